@@ -1,0 +1,212 @@
+//! App: the commands, each a short walk down the pipeline. No stage logic lives here.
+
+use std::io::IsTerminal;
+
+use anyhow::Result;
+use chrono::{NaiveDate, Utc};
+use tracing::info;
+
+use crate::cli::{Cli, Command, ExportArgs, GlobalArgs, SourceArgs};
+use crate::config::{self, Config, Layer, SourceKind};
+use crate::exit::{Class, ResultExt};
+use crate::fetch::{self, Fetcher};
+use crate::model::Listing;
+use crate::parse;
+use crate::store::{self, PaperFilter, Store};
+
+/// Set up `tracing` on stderr: quiet by default, `-v`/`-vv`, `-q`, or a `DIGEST_LOG`
+/// / `RUST_LOG` filter; colour only on a terminal and never with `NO_COLOR`.
+pub fn init_logging(global: &GlobalArgs) {
+    let level = if global.quiet {
+        "error"
+    } else {
+        match global.verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter = std::env::var("DIGEST_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| {
+            tracing_subscriber::EnvFilter::new(format!("paper_digest={level},digest={level}"))
+        });
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// Run the command the command line names.
+pub fn run(cli: Cli) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        match cli.command {
+            Some(Command::Fetch(source)) => cmd_fetch(&cli.global, &source).await,
+            Some(Command::Export(args)) => cmd_export(&cli.global, &args),
+            Some(Command::Run(args)) => crate::deliver::run(&cli.global, &args).await,
+            None => crate::deliver::run(&cli.global, &cli.run).await,
+        }
+    })
+}
+
+/// The configuration for a command: file, environment, then these flags.
+pub fn load_config(global: &GlobalArgs, source: Option<&SourceArgs>) -> Result<Config> {
+    let mut flags = Layer {
+        db: global.db.clone(),
+        ..Layer::default()
+    };
+    if let Some(s) = source {
+        flags.source.kind = s.source;
+        flags.source.url = s.url.clone();
+    }
+    config::load(global.config.as_deref(), flags)
+}
+
+/// A listing read from its source, with where it came from.
+pub struct Fetched {
+    pub listing: Listing,
+    pub origin: String,
+}
+
+/// Fetch and parse the listing the configuration and flags name, for `day`.
+pub async fn fetch_listing(config: &Config, args: &SourceArgs, day: NaiveDate) -> Result<Fetched> {
+    if let Some(path) = &args.input {
+        let text = fetch::read_input(path, config.http.max_body_bytes)?;
+        let origin = path.display().to_string();
+        let listing = if text.trim_start().starts_with('[') {
+            parse::parse_api(&text)
+        } else {
+            parse::parse_page(&text)
+        }
+        .map_err(|e| e.context(format!("reading {origin}")))?;
+        return require_papers(listing, &origin).map(|listing| Fetched { listing, origin });
+    }
+    let fetcher = Fetcher::new(&config.http)?;
+    let day_text = store::day_text(day);
+    let url = config.source.url.replace("{date}", &day_text);
+    match config.source.kind {
+        SourceKind::Trending | SourceKind::Daily => {
+            let text = fetcher.get_text(&url).await?;
+            let listing =
+                parse::parse_page(&text).map_err(|e| e.context(format!("reading {url}")))?;
+            require_papers(listing, &url).map(|listing| Fetched {
+                listing,
+                origin: url,
+            })
+        }
+        SourceKind::Api => fetch_api(config, &fetcher, &url, &day_text).await,
+    }
+}
+
+/// Follow the API's pages until a short one; papers keep their first position.
+async fn fetch_api(config: &Config, fetcher: &Fetcher, base: &str, day: &str) -> Result<Fetched> {
+    const MAX_PAGES: u32 = 50;
+    let limit = config.source.api_limit;
+    let mut papers: Vec<crate::model::Paper> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for page in 0..MAX_PAGES {
+        let mut url = url::Url::parse(base)
+            .classify(Class::Config, || format!("source url {base:?} is invalid"))?;
+        url.query_pairs_mut()
+            .append_pair("date", day)
+            .append_pair("sort", config.source.api_sort.as_str())
+            .append_pair("limit", &limit.to_string())
+            .append_pair("p", &page.to_string());
+        let url = url.to_string();
+        let text = fetcher.get_text(&url).await?;
+        let page_papers = parse::parse_api(&text)
+            .map_err(|e| e.context(format!("reading {url}")))?
+            .papers;
+        let count = page_papers.len();
+        papers.extend(
+            page_papers
+                .into_iter()
+                .filter(|p| seen.insert(p.id.clone())),
+        );
+        if count < limit as usize {
+            break;
+        }
+    }
+    let listing = Listing {
+        papers,
+        path: crate::model::ParsePath::Api,
+    };
+    require_papers(listing, base).map(|listing| Fetched {
+        listing,
+        origin: base.to_string(),
+    })
+}
+
+fn require_papers(listing: Listing, origin: &str) -> Result<Listing> {
+    if listing.papers.is_empty() {
+        return Err(crate::exit::fail(
+            Class::PageShape,
+            format!("page changed shape: {origin}: no papers on the listing"),
+        ));
+    }
+    Ok(listing)
+}
+
+/// The day a command works on: `--date`, else today in the configured zone.
+pub fn day_for(config: &Config, args: &SourceArgs) -> NaiveDate {
+    args.date.unwrap_or_else(|| config.zone.today())
+}
+
+async fn cmd_fetch(global: &GlobalArgs, args: &SourceArgs) -> Result<()> {
+    let config = load_config(global, Some(args))?;
+    let day = day_for(&config, args);
+    let fetched = fetch_listing(&config, args, day).await?;
+    let store = Store::open(&config.db)?;
+    let tx = store.begin()?;
+    let stats = store.record_listing(
+        day,
+        config.source.kind.as_str(),
+        &fetched.origin,
+        &fetched.listing,
+        Utc::now(),
+    )?;
+    tx.commit()
+        .classify(Class::Store, || "cannot commit the fetch".into())?;
+    info!(
+        "stored {} papers for {day} ({} new papers, {} new sightings) from {}",
+        stats.papers, stats.new_papers, stats.new_sightings, fetched.origin
+    );
+    Ok(())
+}
+
+fn cmd_export(global: &GlobalArgs, args: &ExportArgs) -> Result<()> {
+    let config = load_config(global, None)?;
+    let store = Store::open_read_only(&config.db)?;
+    let filter = PaperFilter {
+        since: args.date.or(args.since),
+        until: args.date.or(args.until),
+        limit: args.limit,
+        not_delivered_to: None,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    match crate::export::write(&store, &filter, args.format(), &mut out) {
+        Err(e) if is_broken_pipe(&e) => Ok(()),
+        other => other,
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .and_then(|j| j.io_error_kind())
+                .is_some_and(|k| k == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,18 @@
+//! digest: fetch the Hugging Face trending-papers listing, keep it in SQLite, and mail
+//! each reader the papers that are new to them.
+//!
+//! The pipeline is the architecture: [`fetch`] -> [`parse`] -> [`store`] -> [`select`]
+//! -> [`render`] -> [`send`]; [`app`] runs the commands on top of it.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod deliver;
+pub mod exit;
+pub mod export;
+pub mod fetch;
+pub mod model;
+pub mod parse;
+pub mod store;
+
+pub use app::run;
