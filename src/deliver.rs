@@ -1,8 +1,215 @@
-//! Deliver: the daily run (placeholder until the delivery issue lands).
+//! Deliver: the daily run. Fetch and store the listing, select each reader's new papers,
+//! render and send one digest per reader, and write the ledger after each acceptance.
+//! A dry run does all of it inside a store transaction that is rolled back, and prints
+//! instead of sending.
+
+use std::io::Write;
+
 use anyhow::Result;
+use chrono::Utc;
+use lettre::message::Mailbox;
+use tracing::info;
 
+use crate::app::{day_for, fetch_listing, load_config};
 use crate::cli::{GlobalArgs, RunArgs};
+use crate::exit::{fail, Class, ResultExt};
+use crate::mail::{self, Composed};
+use crate::render::{DigestView, Renderer, Style};
+use crate::select;
+use crate::send::Mailer;
+use crate::store::{AcceptedDigest, PaperRecord, Store};
 
-pub async fn run(_global: &GlobalArgs, _args: &RunArgs) -> Result<()> {
-    anyhow::bail!("the daily run is not built yet")
+/// The reader a dry run previews for when no recipient is configured.
+const PREVIEW_READER: &str = "reader@example.invalid";
+const PREVIEW_SENDER: &str = "digest <digest@localhost>";
+
+pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<()> {
+    let config = load_config(global, Some(&args.source))?;
+    let dry = args.dry_run;
+    if !dry {
+        config.check_delivery()?;
+    }
+    let readers = readers(&config.mail.to, args.to.as_deref(), dry)?;
+    let from: Mailbox = match &config.mail.from {
+        Some(f) => f.clone(),
+        None => PREVIEW_SENDER.parse().expect("the preview sender is valid"),
+    };
+    let renderer = Renderer::new(config.templates_dir.as_deref())?;
+    let mailer = if dry {
+        None
+    } else {
+        Some(Mailer::new(&config)?)
+    };
+    let style = Style {
+        summary: config.mail.summary,
+        max_authors: config.mail.max_authors,
+    };
+
+    let day = day_for(&config, &args.source);
+    let fetched = fetch_listing(&config, &args.source, day).await?;
+    let store = Store::open(&config.db)?;
+    let tx = store.begin()?;
+    let stats = store.record_listing(
+        day,
+        config.source.kind.as_str(),
+        &fetched.origin,
+        &fetched.listing,
+        Utc::now(),
+    )?;
+    // A dry run keeps its transaction open to the end and never commits it.
+    let dry_run_tx = if dry {
+        Some(tx)
+    } else {
+        for r in &readers {
+            store.add_recipient(r.email.as_ref(), day)?;
+        }
+        tx.commit()
+            .classify(Class::Store, || "cannot commit the fetch".into())?;
+        None
+    };
+
+    let mut digests: Vec<(Composed, Vec<PaperRecord>)> = Vec::new();
+    for reader in &readers {
+        let address = reader.email.to_string();
+        let papers = select::new_papers(&store, &address, day, config.mail.catch_up_days)?;
+        if papers.is_empty() && !config.mail.send_empty {
+            info!("nothing new for {address}");
+            continue;
+        }
+        let view = DigestView::new(day, &address, &papers, style);
+        let rendered = renderer.render(&view)?;
+        digests.push((mail::compose(&from, reader, rendered, day)?, papers));
+    }
+
+    let Some(mailer) = mailer else {
+        let result = show(&digests, args);
+        drop(dry_run_tx); // rolls back: the store is left exactly as it was
+        return result;
+    };
+
+    let messages: Vec<Composed> = digests.iter().map(|(c, _)| c.clone()).collect();
+    let transport = mailer.name();
+    let failures = mailer
+        .send_all(&messages, |accepted| {
+            let papers = &digests
+                .iter()
+                .find(|(c, _)| c.message_id == accepted.message_id)
+                .expect("accepted message is one of ours")
+                .1;
+            store
+                .record_digest(&AcceptedDigest {
+                    recipient: accepted.recipient.email.as_ref(),
+                    day,
+                    message_id: &accepted.message_id,
+                    sent_at: Utc::now(),
+                    transport,
+                    papers,
+                })
+                .classify(Class::Store, || {
+                    format!(
+                        "the digest {} for {} was accepted but could not be recorded",
+                        accepted.message_id, accepted.recipient
+                    )
+                })
+        })
+        .await;
+    let sent = messages.len() - failures.len();
+    info!(
+        "{day}: {} papers on the listing ({} new to the store); {sent} of {} digests sent",
+        stats.papers,
+        stats.new_papers,
+        messages.len()
+    );
+    match failures.len() {
+        0 => Ok(()),
+        1 if messages.len() == 1 => Err(failures.into_iter().next().expect("one failure").1),
+        n => {
+            let details: Vec<String> = failures
+                .iter()
+                .map(|(who, e)| format!("{who}: {e:#}"))
+                .collect();
+            Err(fail(
+                Class::Delivery,
+                format!(
+                    "{n} of {} digests not delivered ({})",
+                    messages.len(),
+                    details.join("; ")
+                ),
+            ))
+        }
+    }
+}
+
+/// The readers of this run: the configured ones, or the one `--to` names.
+fn readers(configured: &[Mailbox], only: Option<&str>, dry: bool) -> Result<Vec<Mailbox>> {
+    let Some(only) = only else {
+        if configured.is_empty() && dry {
+            return Ok(vec![PREVIEW_READER
+                .parse()
+                .expect("the preview reader is valid")]);
+        }
+        return Ok(configured.to_vec());
+    };
+    let wanted: Mailbox = only.parse().map_err(|e| {
+        fail(
+            Class::Config,
+            format!("--to {only:?} is not a valid address: {e}"),
+        )
+    })?;
+    match configured.iter().find(|m| m.email == wanted.email) {
+        Some(m) => Ok(vec![m.clone()]),
+        None if dry => Ok(vec![wanted]),
+        None => Err(fail(
+            Class::Config,
+            format!("--to {only}: not one of the configured recipients (mail.to)"),
+        )),
+    }
+}
+
+/// Print each message as it would be sent; with --output, write one to a file.
+fn show(digests: &[(Composed, Vec<PaperRecord>)], args: &RunArgs) -> Result<()> {
+    if digests.is_empty() {
+        eprintln!("digest: nothing new to send");
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for (i, (c, _)) in digests.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b"\n")?;
+        }
+        out.write_all(mail::preview(c).as_bytes())?;
+    }
+    out.flush()?;
+    if let Some(path) = &args.output {
+        let c = match digests {
+            [] => {
+                return Err(fail(
+                    Class::Config,
+                    "--output: there is no message to write",
+                ))
+            }
+            [(c, _)] => c,
+            _ => {
+                return Err(fail(
+                    Class::Config,
+                    "--output writes one message: choose the reader with --to",
+                ))
+            }
+        };
+        let is_html = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+        let bytes = if is_html {
+            c.rendered.html.clone().into_bytes()
+        } else {
+            c.message.formatted()
+        };
+        std::fs::write(path, bytes).map_err(|e| {
+            fail(
+                Class::Config,
+                format!("cannot write {}: {e}", path.display()),
+            )
+        })?;
+    }
+    Ok(())
 }

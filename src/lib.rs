@@ -11,8 +11,12 @@ pub mod deliver;
 pub mod exit;
 pub mod export;
 pub mod fetch;
+pub mod mail;
 pub mod model;
 pub mod parse;
+pub mod render;
+pub mod select;
+pub mod send;
 pub mod store;
 
 pub use app::run;

@@ -1,0 +1,442 @@
+//! Send: hands composed messages to a transport (SMTP, sendmail or a directory of .eml
+//! files) and reports, message by message, which ones were accepted.
+//!
+//! SMTP runs its own session on one connection for all readers (MAIL, RCPT, DATA per
+//! message), so each failure is named by the step that failed: connecting, TLS, AUTH,
+//! sender, recipient or message.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use anyhow::Result;
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{AsyncFileTransport, AsyncSendmailTransport, AsyncTransport, Tokio1Executor};
+use tracing::{debug, warn};
+
+use crate::config::{Config, Security, SmtpConfig, Transport};
+use crate::exit::{fail, Class};
+use crate::mail::Composed;
+
+/// Where messages go.
+pub enum Mailer {
+    Smtp(SmtpSender),
+    Sendmail(AsyncSendmailTransport<Tokio1Executor>),
+    File(AsyncFileTransport<Tokio1Executor>, std::path::PathBuf),
+}
+
+impl Mailer {
+    /// Set up the configured transport. Checks the security rules before anything connects.
+    pub fn new(config: &Config) -> Result<Mailer> {
+        Ok(match config.mail.transport {
+            Transport::Smtp => Mailer::Smtp(SmtpSender::new(&config.smtp)?),
+            Transport::Sendmail => Mailer::Sendmail(match &config.mail.sendmail_command {
+                Some(cmd) => AsyncSendmailTransport::new_with_command(cmd.as_os_str()),
+                None => AsyncSendmailTransport::new(),
+            }),
+            Transport::File => {
+                let dir = config.mail.output_dir.clone().ok_or_else(|| {
+                    fail(Class::Config, "transport = \"file\" needs mail.output_dir")
+                })?;
+                std::fs::create_dir_all(&dir).map_err(|e| {
+                    fail(
+                        Class::Delivery,
+                        format!("cannot create {}: {e}", dir.display()),
+                    )
+                })?;
+                Mailer::File(AsyncFileTransport::new(&dir), dir)
+            }
+        })
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Mailer::Smtp(_) => "smtp",
+            Mailer::Sendmail(_) => "sendmail",
+            Mailer::File(..) => "file",
+        }
+    }
+
+    /// Send every message, calling `accepted` for each one the transport took, right after
+    /// it took it. Returns the failures, one per message not accepted.
+    pub async fn send_all(
+        &self,
+        messages: &[Composed],
+        mut accepted: impl FnMut(&Composed) -> Result<()>,
+    ) -> Vec<(String, anyhow::Error)> {
+        let mut failures = Vec::new();
+        match self {
+            Mailer::Smtp(smtp) => {
+                let mut session: Option<AsyncSmtpConnection> = None;
+                for m in messages {
+                    let result = smtp.send_one(&mut session, m).await;
+                    record(m, result, &mut accepted, &mut failures);
+                }
+                if let Some(mut conn) = session {
+                    let _ = conn.quit().await;
+                }
+            }
+            Mailer::Sendmail(t) => {
+                for m in messages {
+                    let result = t.send(m.message.clone()).await.map(|_| ()).map_err(|e| {
+                        fail(
+                            Class::Delivery,
+                            format!("sendmail did not take the message for {}: {e}", m.recipient),
+                        )
+                    });
+                    record(m, result, &mut accepted, &mut failures);
+                }
+            }
+            Mailer::File(t, dir) => {
+                for m in messages {
+                    let result = t.send(m.message.clone()).await.map(|_| ()).map_err(|e| {
+                        fail(
+                            Class::Delivery,
+                            format!(
+                                "cannot write the message for {} into {}: {e}",
+                                m.recipient,
+                                dir.display()
+                            ),
+                        )
+                    });
+                    record(m, result, &mut accepted, &mut failures);
+                }
+            }
+        }
+        failures
+    }
+}
+
+fn record(
+    m: &Composed,
+    result: Result<()>,
+    accepted: &mut impl FnMut(&Composed) -> Result<()>,
+    failures: &mut Vec<(String, anyhow::Error)>,
+) {
+    let outcome = result.and_then(|()| accepted(m));
+    if let Err(e) = outcome {
+        failures.push((m.recipient.email.to_string(), e));
+    }
+}
+
+/// An SMTP relay's settings, checked.
+pub struct SmtpSender {
+    host: String,
+    port: u16,
+    security: Security,
+    tls: Option<TlsParameters>,
+    username: Option<String>,
+    credentials: Option<Credentials>,
+    timeout: Duration,
+}
+
+/// The step of the SMTP exchange that failed, for the error message.
+#[derive(Clone, Copy)]
+enum Step {
+    Connect,
+    Starttls,
+    Auth,
+    Sender,
+    Recipient,
+    Message,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Step::Connect => "connect",
+            Step::Starttls => "STARTTLS",
+            Step::Auth => "AUTH",
+            Step::Sender => "MAIL FROM",
+            Step::Recipient => "RCPT TO",
+            Step::Message => "DATA",
+        })
+    }
+}
+
+pub fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl SmtpSender {
+    pub fn new(c: &SmtpConfig) -> Result<SmtpSender> {
+        let host = c
+            .host
+            .clone()
+            .ok_or_else(|| fail(Class::Config, "smtp.host is not set (DIGEST_SMTP_HOST)"))?;
+        let loopback = is_loopback(&host);
+        if c.security == Security::None && !loopback && !c.allow_insecure {
+            return Err(fail(
+                Class::Config,
+                format!("smtp.security = \"none\" sends mail unencrypted to {host}; use starttls or tls, or set smtp.allow_insecure = true"),
+            ));
+        }
+        if c.security == Security::None && !loopback && c.username.is_some() {
+            return Err(fail(
+                Class::Config,
+                format!("refusing to send the SMTP password unencrypted to {host}: use smtp.security = \"starttls\" or \"tls\""),
+            ));
+        }
+        let tls = match c.security {
+            Security::None => None,
+            Security::Starttls | Security::Tls => Some(tls_parameters(&host, c)?),
+        };
+        let credentials = match (&c.username, &c.password) {
+            (Some(user), Some(password)) => Some(Credentials::new(
+                user.clone(),
+                password.expose().to_string(),
+            )),
+            (Some(_), None) => return Err(fail(
+                Class::Config,
+                "smtp.username is set but no password (DIGEST_SMTP_PASSWORD or smtp.password_file)",
+            )),
+            _ => None,
+        };
+        Ok(SmtpSender {
+            host,
+            port: c.port,
+            security: c.security,
+            tls,
+            username: c.username.clone(),
+            credentials,
+            timeout: c.timeout,
+        })
+    }
+
+    fn error(
+        &self,
+        step: Step,
+        e: &lettre::transport::smtp::Error,
+        who: Option<&str>,
+    ) -> anyhow::Error {
+        let at = format!("{}:{}", self.host, self.port);
+        let detail = root_cause(e);
+        let message = match step {
+            Step::Connect | Step::Starttls if e.is_tls() => {
+                format!("TLS with {at} failed: {detail}")
+            }
+            Step::Connect if io_kind(e) == Some(std::io::ErrorKind::ConnectionRefused) => {
+                format!("SMTP connection refused by {at}")
+            }
+            _ if e.is_timeout() => format!("SMTP server {at} did not answer in time ({step})"),
+            Step::Connect => format!("cannot connect to SMTP server {at}: {detail}"),
+            Step::Starttls => format!("STARTTLS with {at} failed: {detail}"),
+            Step::Auth => format!(
+                "SMTP authentication failed for user {:?} at {at}: {detail}",
+                self.username.as_deref().unwrap_or_default()
+            ),
+            Step::Sender => format!("{at} rejected the sender: {detail}"),
+            Step::Recipient => format!("{at} rejected recipient {}: {detail}", who.unwrap_or("?")),
+            Step::Message => format!(
+                "{at} rejected the message for {}: {detail}",
+                who.unwrap_or("?")
+            ),
+        };
+        fail(Class::Delivery, message)
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection> {
+        let hello = ClientId::default();
+        let wrapper_tls = match self.security {
+            Security::Tls => self.tls.clone(),
+            _ => None,
+        };
+        let mut conn = AsyncSmtpConnection::connect_tokio1(
+            (self.host.as_str(), self.port),
+            Some(self.timeout),
+            &hello,
+            wrapper_tls,
+            None,
+        )
+        .await
+        .map_err(|e| self.error(Step::Connect, &e, None))?;
+        if self.security == Security::Starttls {
+            if !conn.can_starttls() {
+                let _ = conn.quit().await;
+                return Err(fail(
+                    Class::Delivery,
+                    format!(
+                        "{}:{} does not offer STARTTLS (smtp.security = \"starttls\")",
+                        self.host, self.port
+                    ),
+                ));
+            }
+            let tls = self.tls.clone().expect("starttls has TLS parameters");
+            conn.starttls(tls, &hello)
+                .await
+                .map_err(|e| self.error(Step::Starttls, &e, None))?;
+        }
+        if let Some(credentials) = &self.credentials {
+            if !conn.is_encrypted() && !is_loopback(&self.host) {
+                return Err(fail(
+                    Class::Config,
+                    "refusing to authenticate over an unencrypted connection",
+                ));
+            }
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials)
+                .await
+                .map_err(|e| self.error(Step::Auth, &e, None))?;
+        }
+        debug!(
+            "connected to {}:{} ({:?})",
+            self.host, self.port, self.security
+        );
+        Ok(conn)
+    }
+
+    /// Send one message on the session, opening (or re-opening) it as needed.
+    async fn send_one(
+        &self,
+        session: &mut Option<AsyncSmtpConnection>,
+        m: &Composed,
+    ) -> Result<()> {
+        if session.as_ref().is_none_or(|c| c.has_broken()) {
+            *session = Some(self.connect().await?);
+        }
+        let conn = session.as_mut().expect("session was just opened");
+        let envelope: &Envelope = m.message.envelope();
+        let who = m.recipient.email.to_string();
+        let bytes = m.message.formatted();
+        let result = async {
+            conn.command(Mail::new(envelope.from().cloned(), vec![]))
+                .await
+                .map_err(|e| self.error(Step::Sender, &e, Some(&who)))?;
+            for to in envelope.to() {
+                conn.command(Rcpt::new(to.clone(), vec![]))
+                    .await
+                    .map_err(|e| self.error(Step::Recipient, &e, Some(&who)))?;
+            }
+            conn.command(Data)
+                .await
+                .map_err(|e| self.error(Step::Message, &e, Some(&who)))?;
+            conn.message(&bytes)
+                .await
+                .map_err(|e| self.error(Step::Message, &e, Some(&who)))?;
+            Ok::<_, anyhow::Error>(())
+        }
+        .await;
+        if result.is_err() && !conn.has_broken() {
+            // Leave the session clean for the next reader.
+            if conn.command(Rset).await.is_err() {
+                conn.abort().await;
+            }
+        }
+        result
+    }
+}
+
+/// RSET: abandon the current mail transaction.
+struct Rset;
+
+impl fmt::Display for Rset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RSET\r\n")
+    }
+}
+
+fn tls_parameters(host: &str, c: &SmtpConfig) -> Result<TlsParameters> {
+    let domain = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let mut builder = TlsParameters::builder(domain);
+    if let Some(ca) = &c.ca_file {
+        let pem = std::fs::read(ca).map_err(|e| {
+            fail(
+                Class::Config,
+                format!("cannot read smtp.ca_file {}: {e}", ca.display()),
+            )
+        })?;
+        let cert = Certificate::from_pem(&pem).map_err(|e| {
+            fail(
+                Class::Config,
+                format!(
+                    "smtp.ca_file {} is not a PEM certificate: {e}",
+                    ca.display()
+                ),
+            )
+        })?;
+        builder = builder.add_root_certificate(cert);
+    }
+    if c.accept_invalid_certs {
+        warn!("smtp.accept_invalid_certs = true: the server's certificate is not verified");
+        builder = builder.dangerous_accept_invalid_certs(true);
+    }
+    builder
+        .build_rustls()
+        .map_err(|e| fail(Class::Config, format!("cannot set up TLS for {host}: {e}")))
+}
+
+fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        cur = err.source();
+    }
+    None
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(err) = cur {
+        let s = err.to_string();
+        if !text.contains(&s) {
+            text.push_str(": ");
+            text.push_str(&s);
+        }
+        cur = err.source();
+    }
+    text.replace(['\r', '\n'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        assert!(is_loopback("localhost"));
+        assert!(is_loopback("127.0.0.1"));
+        assert!(is_loopback("[::1]"));
+        assert!(!is_loopback("smtp.example.org"));
+        assert!(!is_loopback("10.0.0.1"));
+    }
+
+    fn smtp(host: &str, security: Security, user: Option<&str>) -> SmtpConfig {
+        SmtpConfig {
+            host: Some(host.into()),
+            port: 25,
+            security,
+            username: user.map(Into::into),
+            password: user.map(|_| crate::config::Secret::new("pw".into())),
+            ca_file: None,
+            allow_insecure: true,
+            accept_invalid_certs: false,
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    #[test]
+    fn no_password_over_plaintext_to_remote_hosts() {
+        let err = SmtpSender::new(&smtp("smtp.example.org", Security::None, Some("me")))
+            .err()
+            .unwrap();
+        assert!(format!("{err:#}").contains("unencrypted"));
+        assert!(SmtpSender::new(&smtp("127.0.0.1", Security::None, Some("me"))).is_ok());
+        let mut c = smtp("smtp.example.org", Security::None, None);
+        c.allow_insecure = false;
+        assert!(SmtpSender::new(&c).is_err());
+    }
+}
