@@ -190,7 +190,8 @@ impl Store {
     }
 
     /// Store one day's listing: papers upserted (newest values win, missing optional
-    /// fields keep what was known), one sighting per paper for `day` (first one wins),
+    /// fields keep what was known), one sighting per paper for `day` (a later fetch of the
+    /// same day updates its rank, upvotes and stars),
     /// and a row in `fetches`. Run it inside [`Store::begin`].
     pub fn record_listing(
         &self,
@@ -227,10 +228,16 @@ impl Store {
                  thumbnail = COALESCE(excluded.thumbnail, papers.thumbnail),
                  updated_at = excluded.updated_at",
         )?;
+        let mut sighted = self
+            .conn
+            .prepare_cached("SELECT 1 FROM sightings WHERE paper_id = ?1 AND day = ?2")?;
         let mut sight = self.conn.prepare_cached(
             "INSERT INTO sightings (paper_id, day, rank, upvotes, github_stars)
              VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT(paper_id, day) DO NOTHING",
+             ON CONFLICT(paper_id, day) DO UPDATE SET
+                 rank = excluded.rank,
+                 upvotes = excluded.upvotes,
+                 github_stars = COALESCE(excluded.github_stars, sightings.github_stars)",
         )?;
         let mut stats = RecordStats {
             papers: listing.papers.len(),
@@ -259,7 +266,10 @@ impl Store {
                 p.thumbnail,
                 now_text,
             ])?;
-            stats.new_sightings += sight.execute(params![
+            if !sighted.exists(params![p.id, day])? {
+                stats.new_sightings += 1;
+            }
+            sight.execute(params![
                 p.id,
                 day,
                 (index + 1) as i64,
