@@ -9,6 +9,8 @@ required); --reject ADDRESS (550 for that recipient, repeatable); --tempfail N (
 first N RCPTs with 451); --log FILE (one line per event: session ids, RCPTs, DATA).
 """
 import argparse
+import logging
+import warnings
 import asyncio
 import mailbox
 import os
@@ -83,6 +85,8 @@ class Authenticator:
 
 
 def main():
+    warnings.filterwarnings("ignore")
+    logging.getLogger("mail.log").setLevel(logging.CRITICAL)
     p = argparse.ArgumentParser()
     p.add_argument("--maildir", required=True)
     p.add_argument("--security", choices=["plain", "starttls", "tls"], default="plain")
