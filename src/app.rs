@@ -165,6 +165,7 @@ pub fn day_for(config: &Config, args: &SourceArgs) -> NaiveDate {
 async fn cmd_fetch(global: &GlobalArgs, args: &SourceArgs) -> Result<()> {
     let config = load_config(global, Some(args))?;
     let day = day_for(&config, args);
+    let _lock = store::lock(&config.db, config.lock_timeout)?;
     let fetched = fetch_listing(&config, args, day).await?;
     let store = Store::open(&config.db)?;
     let tx = store.begin()?;

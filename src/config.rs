@@ -126,6 +126,7 @@ pub struct Layer {
     pub db: Option<PathBuf>,
     pub timezone: Option<String>,
     pub templates_dir: Option<PathBuf>,
+    pub lock_timeout: Option<String>,
     #[serde(default)]
     pub source: SourceLayer,
     #[serde(default)]
@@ -182,6 +183,8 @@ pub struct SmtpLayer {
     pub allow_insecure: Option<bool>,
     pub accept_invalid_certs: Option<bool>,
     pub timeout: Option<String>,
+    pub retries: Option<u32>,
+    pub backoff: Option<String>,
 }
 
 macro_rules! overlay {
@@ -193,11 +196,11 @@ macro_rules! overlay {
 impl Layer {
     /// Put `top`'s keys over `self`'s.
     pub fn overlay(&mut self, top: Layer) {
-        overlay!(self, top; db, timezone, templates_dir);
+        overlay!(self, top; db, timezone, templates_dir, lock_timeout);
         overlay!(self.source, top.source; kind, url, api_sort, api_limit);
         overlay!(self.http, top.http; timeout, connect_timeout, retries, backoff, max_retry_after, max_body_bytes);
         overlay!(self.mail, top.mail; from, to, transport, send_empty, summary, max_authors, catch_up_days, output_dir, sendmail_command);
-        overlay!(self.smtp, top.smtp; host, port, security, username, password_file, ca_file, allow_insecure, accept_invalid_certs, timeout);
+        overlay!(self.smtp, top.smtp; host, port, security, username, password_file, ca_file, allow_insecure, accept_invalid_certs, timeout, retries, backoff);
     }
 
     /// The layer the `DIGEST_*` variables make. `get` reads a variable (the process
@@ -215,6 +218,7 @@ impl Layer {
             db: var("DIGEST_DB").map(PathBuf::from),
             timezone: var("DIGEST_TIMEZONE"),
             templates_dir: var("DIGEST_TEMPLATES_DIR").map(PathBuf::from),
+            lock_timeout: var("DIGEST_LOCK_TIMEOUT"),
             source: SourceLayer {
                 kind: env_enum("DIGEST_SOURCE", var("DIGEST_SOURCE"))?,
                 url: var("DIGEST_SOURCE_URL"),
@@ -255,6 +259,8 @@ impl Layer {
                     var("DIGEST_SMTP_ACCEPT_INVALID_CERTS"),
                 )?,
                 timeout: var("DIGEST_SMTP_TIMEOUT"),
+                retries: env_parse("DIGEST_SMTP_RETRIES", var("DIGEST_SMTP_RETRIES"))?,
+                backoff: var("DIGEST_SMTP_BACKOFF"),
             },
         };
         Ok((l, used))
@@ -333,6 +339,9 @@ pub struct SmtpConfig {
     pub allow_insecure: bool,
     pub accept_invalid_certs: bool,
     pub timeout: Duration,
+    /// Retries of one message after a temporary (4xx) answer.
+    pub retries: u32,
+    pub backoff: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -351,6 +360,8 @@ pub struct MailConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub db: PathBuf,
+    /// How long a run waits for another run's lock on the store.
+    pub lock_timeout: Duration,
     pub zone: Zone,
     pub templates_dir: Option<PathBuf>,
     pub source: SourceConfig,
@@ -536,6 +547,12 @@ impl Config {
                 layer.smtp.timeout.as_deref(),
                 Duration::from_secs(60),
             )?,
+            retries: layer.smtp.retries.unwrap_or(3),
+            backoff: duration(
+                "smtp.backoff",
+                layer.smtp.backoff.as_deref(),
+                Duration::from_secs(5),
+            )?,
         };
         let mail = MailConfig {
             from: layer
@@ -561,6 +578,11 @@ impl Config {
         };
         Ok(Config {
             db: layer.db.unwrap_or_else(default_db_path),
+            lock_timeout: duration(
+                "lock_timeout",
+                layer.lock_timeout.as_deref(),
+                Duration::from_secs(300),
+            )?,
             zone,
             templates_dir: layer.templates_dir,
             source: SourceConfig {

@@ -46,6 +46,8 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<()> {
     };
 
     let day = day_for(&config, &args.source);
+    // One run at a time: a second run waits, then gives up with its own exit code.
+    let _lock = crate::store::lock(&config.db, config.lock_timeout)?;
     let fetched = fetch_listing(&config, &args.source, day).await?;
     let store = Store::open(&config.db)?;
     let tx = store.begin()?;

@@ -132,6 +132,8 @@ pub struct SmtpSender {
     username: Option<String>,
     credentials: Option<Credentials>,
     timeout: Duration,
+    retries: u32,
+    backoff: Duration,
 }
 
 /// The step of the SMTP exchange that failed, for the error message.
@@ -209,6 +211,8 @@ impl SmtpSender {
             username: c.username.clone(),
             credentials,
             timeout: c.timeout,
+            retries: c.retries,
+            backoff: c.backoff,
         })
     }
 
@@ -244,7 +248,7 @@ impl SmtpSender {
         fail(Class::Delivery, message)
     }
 
-    async fn connect(&self) -> Result<AsyncSmtpConnection> {
+    async fn connect(&self) -> Result<AsyncSmtpConnection, Failure> {
         let hello = ClientId::default();
         let wrapper_tls = match self.security {
             Security::Tls => self.tls.clone(),
@@ -258,7 +262,7 @@ impl SmtpSender {
             None,
         )
         .await
-        .map_err(|e| self.error(Step::Connect, &e, None))?;
+        .map_err(|e| self.failure(Step::Connect, &e, None))?;
         if self.security == Security::Starttls {
             if !conn.can_starttls() {
                 let _ = conn.quit().await;
@@ -268,23 +272,25 @@ impl SmtpSender {
                         "{}:{} does not offer STARTTLS (smtp.security = \"starttls\")",
                         self.host, self.port
                     ),
-                ));
+                )
+                .into());
             }
             let tls = self.tls.clone().expect("starttls has TLS parameters");
             conn.starttls(tls, &hello)
                 .await
-                .map_err(|e| self.error(Step::Starttls, &e, None))?;
+                .map_err(|e| self.failure(Step::Starttls, &e, None))?;
         }
         if let Some(credentials) = &self.credentials {
             if !conn.is_encrypted() && !is_loopback(&self.host) {
                 return Err(fail(
                     Class::Config,
                     "refusing to authenticate over an unencrypted connection",
-                ));
+                )
+                .into());
             }
             conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials)
                 .await
-                .map_err(|e| self.error(Step::Auth, &e, None))?;
+                .map_err(|e| self.failure(Step::Auth, &e, None))?;
         }
         debug!(
             "connected to {}:{} ({:?})",
@@ -293,13 +299,41 @@ impl SmtpSender {
         Ok(conn)
     }
 
-    /// Send one message on the session, opening (or re-opening) it as needed.
+    /// Send one message, retrying when the server answers with a temporary (4xx) error.
+    /// Nothing else is retried: after a dropped connection the server may already hold the
+    /// message, and sending it again could deliver it twice.
     async fn send_one(
         &self,
         session: &mut Option<AsyncSmtpConnection>,
         m: &Composed,
     ) -> Result<()> {
+        let mut attempt = 1;
+        loop {
+            match self.try_send(session, m).await {
+                Ok(()) => return Ok(()),
+                Err(f) if f.transient && attempt <= self.retries => {
+                    let wait = self.backoff.saturating_mul(1 << (attempt - 1).min(10));
+                    warn!(
+                        "{:#}; retrying in {}",
+                        f.error,
+                        humantime::format_duration(wait)
+                    );
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(f) => return Err(f.error),
+            }
+        }
+    }
+
+    /// One attempt: on the open session (opening or re-opening it as needed), MAIL, RCPT, DATA.
+    async fn try_send(
+        &self,
+        session: &mut Option<AsyncSmtpConnection>,
+        m: &Composed,
+    ) -> Result<(), Failure> {
         if session.as_ref().is_none_or(|c| c.has_broken()) {
+            *session = None;
             *session = Some(self.connect().await?);
         }
         let conn = session.as_mut().expect("session was just opened");
@@ -309,28 +343,55 @@ impl SmtpSender {
         let result = async {
             conn.command(Mail::new(envelope.from().cloned(), vec![]))
                 .await
-                .map_err(|e| self.error(Step::Sender, &e, Some(&who)))?;
+                .map_err(|e| self.failure(Step::Sender, &e, Some(&who)))?;
             for to in envelope.to() {
                 conn.command(Rcpt::new(to.clone(), vec![]))
                     .await
-                    .map_err(|e| self.error(Step::Recipient, &e, Some(&who)))?;
+                    .map_err(|e| self.failure(Step::Recipient, &e, Some(&who)))?;
             }
             conn.command(Data)
                 .await
-                .map_err(|e| self.error(Step::Message, &e, Some(&who)))?;
+                .map_err(|e| self.failure(Step::Message, &e, Some(&who)))?;
             conn.message(&bytes)
                 .await
-                .map_err(|e| self.error(Step::Message, &e, Some(&who)))?;
-            Ok::<_, anyhow::Error>(())
+                .map_err(|e| self.failure(Step::Message, &e, Some(&who)))?;
+            Ok::<_, Failure>(())
         }
         .await;
         if result.is_err() && !conn.has_broken() {
-            // Leave the session clean for the next reader.
+            // Leave the session clean for the next attempt or reader.
             if conn.command(Rset).await.is_err() {
                 conn.abort().await;
             }
         }
         result
+    }
+
+    fn failure(
+        &self,
+        step: Step,
+        e: &lettre::transport::smtp::Error,
+        who: Option<&str>,
+    ) -> Failure {
+        Failure {
+            transient: e.is_transient(),
+            error: self.error(step, e, who),
+        }
+    }
+}
+
+/// A failed attempt, and whether the server said to try again later (a 4xx reply).
+struct Failure {
+    error: anyhow::Error,
+    transient: bool,
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Failure {
+        Failure {
+            error,
+            transient: false,
+        }
     }
 }
 
@@ -425,6 +486,8 @@ mod tests {
             allow_insecure: true,
             accept_invalid_certs: false,
             timeout: Duration::from_secs(5),
+            retries: 0,
+            backoff: Duration::from_millis(10),
         }
     }
 

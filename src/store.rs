@@ -458,6 +458,67 @@ fn paper_record(row: &Row) -> rusqlite::Result<PaperRecord> {
     })
 }
 
+/// An exclusive hold on the store for one writing run, released when dropped (or when the
+/// process dies: the OS drops the lock with the file descriptor).
+#[derive(Debug)]
+pub struct StoreLock {
+    _file: std::fs::File,
+}
+
+/// Take the store's lock (`<db>.lock`), waiting up to `wait` for another run to finish.
+/// The holder's pid is written into the lock file so that a waiter can name it.
+pub fn lock(db: &Path, wait: Duration) -> Result<StoreLock> {
+    use std::io::{Read, Seek, Write};
+    let path = PathBuf::from(format!("{}.lock", db.display()));
+    let what = || format!("cannot open the lock file {}", path.display());
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).classify(Class::Store, what)?;
+    }
+    create_private_file(&path).classify(Class::Store, what)?;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .classify(Class::Store, what)?;
+    let started = std::time::Instant::now();
+    let mut announced = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) => break,
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.rewind().and_then(|_| file.read_to_string(&mut holder));
+                let holder = holder.trim();
+                let holder = if holder.is_empty() { "unknown" } else { holder };
+                if started.elapsed() >= wait {
+                    return Err(fail(
+                        Class::Locked,
+                        format!(
+                            "another digest run (pid {holder}) is using the store {}; gave up after {}",
+                            db.display(),
+                            humantime::format_duration(Duration::from_secs(wait.as_secs()))
+                        ),
+                    ));
+                }
+                if !announced {
+                    tracing::info!("waiting for another digest run (pid {holder}) to finish");
+                    announced = true;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).classify(Class::Store, || format!("cannot lock {}", path.display()))
+            }
+        }
+    }
+    file.set_len(0)
+        .and_then(|_| file.rewind())
+        .and_then(|_| writeln!(file, "{}", std::process::id()))
+        .and_then(|_| file.flush())
+        .classify(Class::Store, what)?;
+    Ok(StoreLock { _file: file })
+}
+
 /// Create the database file readable by its owner only, if it does not exist yet.
 fn create_private_file(path: &Path) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();

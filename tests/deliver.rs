@@ -752,3 +752,120 @@ fn a_source_failure_on_a_real_run_sends_nothing() {
         "never an empty or partial digest"
     );
 }
+
+#[test]
+fn an_unverifiable_certificate_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(
+        dir.path(),
+        SmtpOptions {
+            security: "starttls",
+            ..Default::default()
+        },
+    );
+    let http = serve_day("trending-small.html");
+    let mut sb = reader_sandbox(&smtp, &http, "ann@example.org");
+    sb.unset("DIGEST_SMTP_CA_FILE"); // the test CA is not trusted
+    let r = sb.run(&["--date", "2026-12-01"]);
+    r.assert_code(7);
+    assert!(
+        r.error_line().contains("TLS with 127.0.0.1"),
+        "{}",
+        r.stderr
+    );
+    assert!(received(&smtp).is_empty());
+    assert_eq!(ledger_count(&sb, "SELECT COUNT(*) FROM digests"), 0);
+}
+
+#[test]
+fn a_message_rejected_at_data_is_named_and_not_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut smtp = SmtpServer::start(dir.path(), SmtpOptions::default());
+    let http = serve_day("trending-small.html");
+    let mut sb = reader_sandbox(&smtp, &http, "ann@example.org");
+    drop(smtp);
+    smtp = SmtpServer::start_with_args(
+        &dir.path().join("strict"),
+        SmtpOptions::default(),
+        &["--reject-data"],
+    );
+    sb.smtp(&smtp);
+    let r = sb.run(&["--date", "2026-12-01"]);
+    r.assert_code(7);
+    assert!(
+        r.error_line()
+            .contains("rejected the message for ann@example.org"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.error_line().contains("554"), "{}", r.stderr);
+    assert_eq!(ledger_count(&sb, "SELECT COUNT(*) FROM digests"), 0);
+}
+
+#[test]
+fn temporary_failures_are_retried_with_backoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(
+        dir.path(),
+        SmtpOptions {
+            tempfail: 2,
+            ..Default::default()
+        },
+    );
+    let http = serve_day("trending-small.html");
+    let mut sb = reader_sandbox(&smtp, &http, "ann@example.org");
+    sb.set("DIGEST_SMTP_BACKOFF", "100ms");
+    sb.ok(&["--date", "2026-12-01"]);
+    assert_eq!(received(&smtp).len(), 1);
+    assert_eq!(smtp.log_text().matches("result=451").count(), 2);
+
+    // Retries run out: a clear error, nothing marked; the next run delivers.
+    let smtp = SmtpServer::start(
+        &dir.path().join("busy"),
+        SmtpOptions {
+            tempfail: 10,
+            ..Default::default()
+        },
+    );
+    let mut sb = reader_sandbox(&smtp, &http, "ann@example.org");
+    sb.set("DIGEST_SMTP_BACKOFF", "50ms")
+        .set("DIGEST_SMTP_RETRIES", 2);
+    let r = sb.run(&["--date", "2026-12-01"]);
+    r.assert_code(7);
+    assert!(r.error_line().contains("451"), "{}", r.stderr);
+    assert_eq!(smtp.log_text().matches("result=451").count(), 3);
+    assert_eq!(ledger_count(&sb, "SELECT COUNT(*) FROM digests"), 0);
+}
+
+#[test]
+fn the_password_can_come_from_a_file_and_run_is_the_default_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(
+        dir.path(),
+        SmtpOptions {
+            security: "tls",
+            auth: Some(("me".into(), PASSWORD.into())),
+            ..Default::default()
+        },
+    );
+    let http = serve_day("trending-small.html");
+    let mut sb = reader_sandbox(&smtp, &http, "ann@example.org");
+    let pw = sb.path("password");
+    std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
+    sb.set("DIGEST_SMTP_USERNAME", "me")
+        .set("DIGEST_SMTP_PASSWORD_FILE", pw.display());
+    let dry = sb.ok(&["run", "--dry-run", "--date", "2026-12-01"]);
+    assert!(dry
+        .stdout
+        .contains("Subject: Trending papers, 1 Dec 2026: 5 new"));
+    sb.ok(&["run", "--date", "2026-12-01"]);
+    assert_eq!(received(&smtp).len(), 1);
+    let verbose = sb.ok(&["-v", "--date", "2026-12-02"]);
+    assert!(
+        verbose.stderr.contains(
+            "2026-12-02: 5 papers on the listing (0 new to the store); 0 of 0 digests sent"
+        ),
+        "-v prints the summary: {}",
+        verbose.stderr
+    );
+}

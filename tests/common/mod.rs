@@ -265,6 +265,11 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub fn start(dir: &Path, opts: SmtpOptions) -> SmtpServer {
+        SmtpServer::start_with_args(dir, opts, &[])
+    }
+
+    /// Start with extra arguments for tests/support/smtp_server.py (e.g. `--reject-data`).
+    pub fn start_with_args(dir: &Path, opts: SmtpOptions, extra: &[&str]) -> SmtpServer {
         let security = if opts.security.is_empty() {
             "plain"
         } else {
@@ -294,6 +299,7 @@ impl SmtpServer {
         for r in &opts.reject {
             cmd.arg("--reject").arg(r);
         }
+        cmd.args(extra);
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

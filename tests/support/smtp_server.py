@@ -34,6 +34,7 @@ class Handler:
         self.maildir = mailbox.Maildir(args.maildir, create=True)
         self.reject = {a.lower() for a in args.reject}
         self.tempfail = args.tempfail
+        self.reject_data = args.reject_data
         self.log_path = args.log
         self.lock = threading.Lock()
 
@@ -60,6 +61,9 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.reject_data:
+            self.log(f"DATA session={id(session)} result=554")
+            return "554 5.6.0 Message rejected: content policy"
         data = envelope.original_content or envelope.content
         if isinstance(data, str):
             data = data.encode("utf-8")
@@ -95,6 +99,7 @@ def main():
     p.add_argument("--auth")
     p.add_argument("--reject", action="append", default=[])
     p.add_argument("--tempfail", type=int, default=0)
+    p.add_argument("--reject-data", action="store_true", help="answer DATA with 554")
     p.add_argument("--log")
     args = p.parse_args()
 
