@@ -157,6 +157,38 @@ fn require_papers(listing: Listing, origin: &str) -> Result<Listing> {
     Ok(listing)
 }
 
+/// Store a fetched listing for `day`, inside the caller's transaction, unless the page-shape
+/// guard holds it: a listing far smaller than usual (under `source.shape_guard` times the
+/// median of the last `source.shape_guard_window` fetches) is a page that changed shape.
+pub fn store_listing(
+    store: &Store,
+    config: &Config,
+    day: NaiveDate,
+    fetched: &Fetched,
+) -> Result<store::RecordStats> {
+    let source = config.source.kind.as_str();
+    let found = fetched.listing.papers.len();
+    if config.source.shape_guard > 0.0 {
+        let mut sizes = store.recent_fetch_sizes(source, config.source.shape_guard_window)?;
+        if !sizes.is_empty() {
+            sizes.sort_unstable();
+            let median = sizes[sizes.len() / 2] as f64;
+            if (found as f64) < config.source.shape_guard * median {
+                return Err(crate::exit::fail(
+                    Class::PageShape,
+                    format!(
+                        "page changed shape: {}: {found} papers, fewer than {:.0}% of the usual {median:.0} (median of the last {} fetches); holding this run (source.shape_guard = 0 turns this check off)",
+                        fetched.origin,
+                        config.source.shape_guard * 100.0,
+                        sizes.len()
+                    ),
+                ));
+            }
+        }
+    }
+    store.record_listing(day, source, &fetched.origin, &fetched.listing, Utc::now())
+}
+
 /// The day a command works on: `--date`, else today in the configured zone.
 pub fn day_for(config: &Config, args: &SourceArgs) -> NaiveDate {
     args.date.unwrap_or_else(|| config.zone.today())
@@ -169,13 +201,7 @@ async fn cmd_fetch(global: &GlobalArgs, args: &SourceArgs) -> Result<()> {
     let fetched = fetch_listing(&config, args, day).await?;
     let store = Store::open(&config.db)?;
     let tx = store.begin()?;
-    let stats = store.record_listing(
-        day,
-        config.source.kind.as_str(),
-        &fetched.origin,
-        &fetched.listing,
-        Utc::now(),
-    )?;
+    let stats = store_listing(&store, &config, day, &fetched)?;
     tx.commit()
         .classify(Class::Store, || "cannot commit the fetch".into())?;
     info!(

@@ -144,6 +144,8 @@ pub struct SourceLayer {
     pub url: Option<String>,
     pub api_sort: Option<ApiSort>,
     pub api_limit: Option<u32>,
+    pub shape_guard: Option<f64>,
+    pub shape_guard_window: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -197,7 +199,7 @@ impl Layer {
     /// Put `top`'s keys over `self`'s.
     pub fn overlay(&mut self, top: Layer) {
         overlay!(self, top; db, timezone, templates_dir, lock_timeout);
-        overlay!(self.source, top.source; kind, url, api_sort, api_limit);
+        overlay!(self.source, top.source; kind, url, api_sort, api_limit, shape_guard, shape_guard_window);
         overlay!(self.http, top.http; timeout, connect_timeout, retries, backoff, max_retry_after, max_body_bytes);
         overlay!(self.mail, top.mail; from, to, transport, send_empty, summary, max_authors, catch_up_days, output_dir, sendmail_command);
         overlay!(self.smtp, top.smtp; host, port, security, username, password_file, ca_file, allow_insecure, accept_invalid_certs, timeout, retries, backoff);
@@ -326,6 +328,10 @@ pub struct SourceConfig {
     pub url: String,
     pub api_sort: ApiSort,
     pub api_limit: u32,
+    /// Hold a listing with fewer papers than this share of the recent median (0: off).
+    pub shape_guard: f64,
+    /// How many recent fetches the median is taken over.
+    pub shape_guard_window: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -407,6 +413,7 @@ pub fn read_file_layer(explicit: Option<&Path>) -> Result<(Layer, Option<PathBuf
             ))
         }
     };
+    warn_if_shared(&path, "config file");
     let layer: Layer = toml::from_str(&text).map_err(|e| {
         fail(
             Class::Config,
@@ -418,6 +425,23 @@ pub fn read_file_layer(explicit: Option<&Path>) -> Result<(Layer, Option<PathBuf
         )
     })?;
     Ok((layer, Some(path)))
+}
+
+/// Warn when a file that may hold secrets can be read by group or others.
+fn warn_if_shared(path: &Path, what: &str) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(
+                    "{what} {} is readable by other users; run: chmod 600 {}",
+                    path.display(),
+                    path.display()
+                );
+            }
+        }
+    }
 }
 
 fn one_line(s: &str) -> String {
@@ -495,6 +519,13 @@ impl Config {
                 "source.api_limit must be between 1 and 100",
             ));
         }
+        let shape_guard = layer.source.shape_guard.unwrap_or(0.5);
+        if !(0.0..=1.0).contains(&shape_guard) {
+            return Err(fail(
+                Class::Config,
+                "source.shape_guard must be between 0 (off) and 1",
+            ));
+        }
         let http = HttpConfig {
             timeout: duration(
                 "http.timeout",
@@ -528,6 +559,7 @@ impl Config {
                         format!("cannot read smtp.password_file {}: {e}", path.display()),
                     )
                 })?;
+                warn_if_shared(path, "smtp.password_file");
                 Some(Secret::new(text.trim_end_matches(['\r', '\n']).to_string()))
             }
             (None, None) => None,
@@ -590,6 +622,8 @@ impl Config {
                 url,
                 api_sort: layer.source.api_sort.unwrap_or_default(),
                 api_limit,
+                shape_guard,
+                shape_guard_window: layer.source.shape_guard_window.unwrap_or(7).max(1),
             },
             http,
             mail,

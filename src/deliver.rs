@@ -13,6 +13,7 @@ use tracing::info;
 use crate::app::{day_for, fetch_listing, load_config};
 use crate::cli::{GlobalArgs, RunArgs};
 use crate::exit::{fail, Class, ResultExt};
+use crate::faults;
 use crate::mail::{self, Composed};
 use crate::render::{DigestView, Renderer, Style};
 use crate::select;
@@ -49,15 +50,11 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<()> {
     // One run at a time: a second run waits, then gives up with its own exit code.
     let _lock = crate::store::lock(&config.db, config.lock_timeout)?;
     let fetched = fetch_listing(&config, &args.source, day).await?;
+    faults::kill_point("fetched");
     let store = Store::open(&config.db)?;
     let tx = store.begin()?;
-    let stats = store.record_listing(
-        day,
-        config.source.kind.as_str(),
-        &fetched.origin,
-        &fetched.listing,
-        Utc::now(),
-    )?;
+    let stats = crate::app::store_listing(&store, &config, day, &fetched)?;
+    faults::kill_point("storing");
     // A dry run keeps its transaction open to the end and never commits it.
     let dry_run_tx = if dry {
         Some(tx)
@@ -89,10 +86,13 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<()> {
         return result;
     };
 
+    faults::kill_point("rendered");
     let messages: Vec<Composed> = digests.iter().map(|(c, _)| c.clone()).collect();
     let transport = mailer.name();
     let failures = mailer
         .send_all(&messages, |accepted| {
+            // The duplicate window: the server has the message, the ledger does not yet.
+            faults::kill_point("accepted");
             let papers = &digests
                 .iter()
                 .find(|(c, _)| c.message_id == accepted.message_id)

@@ -10,6 +10,7 @@ pub mod config;
 pub mod deliver;
 pub mod exit;
 pub mod export;
+pub mod faults;
 pub mod fetch;
 pub mod mail;
 pub mod model;

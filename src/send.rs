@@ -77,7 +77,7 @@ impl Mailer {
                     record(m, result, &mut accepted, &mut failures);
                 }
                 if let Some(mut conn) = session {
-                    let _ = conn.quit().await;
+                    let _ = tokio::time::timeout(smtp.timeout, conn.quit()).await;
                 }
             }
             Mailer::Sendmail(t) => {
@@ -254,43 +254,40 @@ impl SmtpSender {
             Security::Tls => self.tls.clone(),
             _ => None,
         };
-        let mut conn = AsyncSmtpConnection::connect_tokio1(
-            (self.host.as_str(), self.port),
-            Some(self.timeout),
-            &hello,
-            wrapper_tls,
-            None,
-        )
-        .await
-        .map_err(|e| self.failure(Step::Connect, &e, None))?;
+        let mut conn = self
+            .step(
+                Step::Connect,
+                None,
+                AsyncSmtpConnection::connect_tokio1(
+                    (self.host.as_str(), self.port),
+                    Some(self.timeout),
+                    &hello,
+                    wrapper_tls,
+                    None,
+                ),
+            )
+            .await?;
         if self.security == Security::Starttls {
             if !conn.can_starttls() {
                 let _ = conn.quit().await;
-                return Err(fail(
-                    Class::Delivery,
-                    format!(
-                        "{}:{} does not offer STARTTLS (smtp.security = \"starttls\")",
-                        self.host, self.port
-                    ),
-                )
-                .into());
+                let message = format!(
+                    "{}:{} does not offer STARTTLS (smtp.security = \"starttls\")",
+                    self.host, self.port
+                );
+                return Err(fail(Class::Delivery, message).into());
             }
             let tls = self.tls.clone().expect("starttls has TLS parameters");
-            conn.starttls(tls, &hello)
-                .await
-                .map_err(|e| self.failure(Step::Starttls, &e, None))?;
+            self.step(Step::Starttls, None, conn.starttls(tls, &hello))
+                .await?;
         }
         if let Some(credentials) = &self.credentials {
             if !conn.is_encrypted() && !is_loopback(&self.host) {
-                return Err(fail(
-                    Class::Config,
-                    "refusing to authenticate over an unencrypted connection",
-                )
-                .into());
+                let message = "refusing to authenticate over an unencrypted connection";
+                return Err(fail(Class::Config, message).into());
             }
-            conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials)
-                .await
-                .map_err(|e| self.failure(Step::Auth, &e, None))?;
+            let mechanisms = [Mechanism::Plain, Mechanism::Login];
+            self.step(Step::Auth, None, conn.auth(&mechanisms, credentials))
+                .await?;
         }
         debug!(
             "connected to {}:{} ({:?})",
@@ -326,56 +323,76 @@ impl SmtpSender {
         }
     }
 
-    /// One attempt: on the open session (opening or re-opening it as needed), MAIL, RCPT, DATA.
+    /// One attempt on the session (opened, or re-opened if it broke): MAIL, RCPT, DATA.
     async fn try_send(
         &self,
         session: &mut Option<AsyncSmtpConnection>,
         m: &Composed,
     ) -> Result<(), Failure> {
-        if session.as_ref().is_none_or(|c| c.has_broken()) {
-            *session = None;
-            *session = Some(self.connect().await?);
-        }
-        let conn = session.as_mut().expect("session was just opened");
+        let mut conn = match session.take() {
+            Some(conn) if !conn.has_broken() => conn,
+            _ => self.connect().await?,
+        };
         let envelope: &Envelope = m.message.envelope();
         let who = m.recipient.email.to_string();
+        let who = Some(who.as_str());
         let bytes = m.message.formatted();
         let result = async {
-            conn.command(Mail::new(envelope.from().cloned(), vec![]))
-                .await
-                .map_err(|e| self.failure(Step::Sender, &e, Some(&who)))?;
+            let from = Mail::new(envelope.from().cloned(), vec![]);
+            self.step(Step::Sender, who, conn.command(from)).await?;
             for to in envelope.to() {
-                conn.command(Rcpt::new(to.clone(), vec![]))
-                    .await
-                    .map_err(|e| self.failure(Step::Recipient, &e, Some(&who)))?;
+                let rcpt = Rcpt::new(to.clone(), vec![]);
+                self.step(Step::Recipient, who, conn.command(rcpt)).await?;
             }
-            conn.command(Data)
-                .await
-                .map_err(|e| self.failure(Step::Message, &e, Some(&who)))?;
-            conn.message(&bytes)
-                .await
-                .map_err(|e| self.failure(Step::Message, &e, Some(&who)))?;
+            self.step(Step::Message, who, conn.command(Data)).await?;
+            crate::faults::kill_point("smtp-data");
+            self.step(Step::Message, who, conn.message(&bytes)).await?;
             Ok::<_, Failure>(())
         }
         .await;
-        if result.is_err() && !conn.has_broken() {
-            // Leave the session clean for the next attempt or reader.
-            if conn.command(Rset).await.is_err() {
-                conn.abort().await;
-            }
+        // Keep the session for the next attempt or reader only in a known state: after a
+        // failure, that means the server answered a RSET.
+        let reusable = match &result {
+            Ok(()) => true,
+            Err(_) if conn.has_broken() => false,
+            Err(_) => matches!(
+                tokio::time::timeout(self.timeout, conn.command(Rset)).await,
+                Ok(Ok(_))
+            ),
+        };
+        if reusable {
+            *session = Some(conn);
+        } else {
+            conn.abort().await;
         }
         result
     }
 
-    fn failure(
+    /// Run one step of the exchange under the SMTP timeout (lettre does not bound every
+    /// read itself), naming the step when it fails.
+    async fn step<T>(
         &self,
         step: Step,
-        e: &lettre::transport::smtp::Error,
         who: Option<&str>,
-    ) -> Failure {
-        Failure {
-            transient: e.is_transient(),
-            error: self.error(step, e, who),
+        fut: impl std::future::Future<Output = Result<T, lettre::transport::smtp::Error>>,
+    ) -> Result<T, Failure> {
+        match tokio::time::timeout(self.timeout, fut).await {
+            Ok(result) => result.map_err(|e| Failure {
+                transient: e.is_transient(),
+                error: self.error(step, &e, who),
+            }),
+            Err(_) => Err(Failure {
+                transient: false,
+                error: fail(
+                    Class::Delivery,
+                    format!(
+                        "SMTP server {}:{} did not answer in time ({step}, after {})",
+                        self.host,
+                        self.port,
+                        humantime::format_duration(self.timeout)
+                    ),
+                ),
+            }),
         }
     }
 }

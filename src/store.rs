@@ -155,6 +155,9 @@ impl Store {
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        if let Some(pages) = crate::faults::max_pages() {
+            self.conn.pragma_update(None, "max_page_count", pages)?;
+        }
         Ok(())
     }
 
@@ -291,6 +294,17 @@ impl Store {
             ],
         )?;
         Ok(stats)
+    }
+
+    /// How many papers the last `n` successful fetches of `source` found, newest first.
+    pub fn recent_fetch_sizes(&self, source: &str, n: usize) -> Result<Vec<i64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT papers FROM fetches WHERE source = ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let sizes = stmt
+            .query_map(params![source, n as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        Ok(sizes)
     }
 
     /// Papers seen between `filter.since` and `filter.until`, newest listing first and in

@@ -53,6 +53,8 @@ pub struct Reply {
     pub delay: Duration,
     /// Announce the full length but send only this many body bytes, then close.
     pub cut_body_at: Option<usize>,
+    /// Send half the body, then stall this long before the rest.
+    pub stall_mid_body: Option<Duration>,
 }
 
 impl Reply {
@@ -63,6 +65,7 @@ impl Reply {
             body: body.into(),
             delay: Duration::ZERO,
             cut_body_at: None,
+            stall_mid_body: None,
         }
     }
     pub fn status(status: u16) -> Reply {
@@ -72,6 +75,7 @@ impl Reply {
             body: format!("status {status}").into_bytes(),
             delay: Duration::ZERO,
             cut_body_at: None,
+            stall_mid_body: None,
         }
     }
     pub fn header(mut self, name: &str, value: &str) -> Reply {
@@ -84,6 +88,10 @@ impl Reply {
     }
     pub fn cut_at(mut self, n: usize) -> Reply {
         self.cut_body_at = Some(n);
+        self
+    }
+    pub fn stall_body(mut self, d: Duration) -> Reply {
+        self.stall_mid_body = Some(d);
         self
     }
 }
@@ -196,8 +204,61 @@ fn serve(
         Some(n) => &reply.body[..n.min(reply.body.len())],
         None => &reply.body[..],
     };
-    let _ = stream.write_all(body);
+    if let Some(stall) = reply.stall_mid_body {
+        let half = body.len() / 2;
+        let _ = stream.write_all(&body[..half]);
+        let _ = stream.flush();
+        thread::sleep(stall);
+        let _ = stream.write_all(&body[half..]);
+    } else {
+        let _ = stream.write_all(body);
+    }
     let _ = stream.flush();
+}
+
+// ---------------------------------------------------------------- file systems
+
+/// A small tmpfs mounted for one test (root only), unmounted when dropped.
+pub struct TmpMount {
+    pub path: PathBuf,
+}
+
+impl TmpMount {
+    /// Mount a tmpfs of `size` (e.g. "256k") at `path`, or `None` where mounting is not allowed.
+    pub fn new(path: &Path, size: &str) -> Option<TmpMount> {
+        std::fs::create_dir_all(path).ok()?;
+        let ok = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0755"),
+                "tmpfs",
+            ])
+            .arg(path)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| TmpMount {
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn remount_read_only(&self) {
+        let ok = Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(&self.path)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "remount read-only");
+    }
+}
+
+impl Drop for TmpMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+    }
 }
 
 // ---------------------------------------------------------------- TLS

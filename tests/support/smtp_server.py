@@ -35,6 +35,7 @@ class Handler:
         self.reject = {a.lower() for a in args.reject}
         self.tempfail = args.tempfail
         self.reject_data = args.reject_data
+        self.drop_data = args.drop_data
         self.log_path = args.log
         self.lock = threading.Lock()
 
@@ -61,6 +62,10 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.drop_data:
+            self.log(f"DATA session={id(session)} result=dropped")
+            server.transport.abort()
+            return "421 4.4.2 dropped"
         if self.reject_data:
             self.log(f"DATA session={id(session)} result=554")
             return "554 5.6.0 Message rejected: content policy"
@@ -100,6 +105,7 @@ def main():
     p.add_argument("--reject", action="append", default=[])
     p.add_argument("--tempfail", type=int, default=0)
     p.add_argument("--reject-data", action="store_true", help="answer DATA with 554")
+    p.add_argument("--drop-data", action="store_true", help="drop the connection once the message arrives, without answering")
     p.add_argument("--log")
     args = p.parse_args()
 
