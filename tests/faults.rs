@@ -170,13 +170,8 @@ fn a_listing_far_smaller_than_usual_is_held() {
 
 #[test]
 fn a_corrupt_store_is_a_store_error_and_nothing_is_sent() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = common::SmtpServer::start(dir.path(), common::SmtpOptions::default());
-    let http = HttpServer::page("/p", fixture("trending-small.html"));
-    let mut sb = Sandbox::new();
-    sb.smtp(&smtp)
-        .mail("digest@example.org", "ann@example.org")
-        .set("DIGEST_SOURCE_URL", http.url("/p"));
+    let mut scene = common::Scene::new("trending-small.html", Default::default());
+    let (sb, smtp) = (&mut scene.sb, &scene.smtp);
     std::fs::write(
         sb.db(),
         b"this is not a SQLite database, it is a text file that got in the way",
@@ -196,13 +191,8 @@ fn a_corrupt_store_is_a_store_error_and_nothing_is_sent() {
 
 #[test]
 fn a_full_disk_is_a_store_error_and_the_ledger_stays_true() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = common::SmtpServer::start(dir.path(), common::SmtpOptions::default());
-    let http = HttpServer::page("/p", fixture("trending-small.html"));
-    let mut sb = Sandbox::new();
-    sb.smtp(&smtp)
-        .mail("digest@example.org", "ann@example.org")
-        .set("DIGEST_SOURCE_URL", http.url("/p"));
+    let mut scene = common::Scene::new("trending-small.html", Default::default());
+    let (sb, smtp) = (&mut scene.sb, &scene.smtp);
     let mount = common::TmpMount::new(&sb.path("tiny"), "160k");
     match &mount {
         // A real full disk: a tmpfs too small for the store's first fetch.
@@ -310,20 +300,13 @@ fn a_server_that_never_answers_times_out() {
 
 #[test]
 fn accept_invalid_certs_delivers_with_a_warning() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = common::SmtpServer::start(
-        dir.path(),
-        common::SmtpOptions {
-            security: "tls",
-            ..Default::default()
-        },
-    );
-    let http = HttpServer::page("/p", fixture("trending-small.html"));
-    let mut sb = Sandbox::new();
-    sb.smtp(&smtp)
-        .unset("DIGEST_SMTP_CA_FILE")
-        .mail("digest@example.org", "ann@example.org")
-        .set("DIGEST_SOURCE_URL", http.url("/p"));
+    let tls = common::SmtpOptions {
+        security: "tls",
+        ..Default::default()
+    };
+    let mut scene = common::Scene::new("trending-small.html", tls);
+    let (sb, smtp) = (&mut scene.sb, &scene.smtp);
+    sb.unset("DIGEST_SMTP_CA_FILE");
     sb.write_config("[smtp]\naccept_invalid_certs = true\n");
     let r = sb.ok(&["--date", "2026-12-01"]);
     assert!(
@@ -341,13 +324,8 @@ fn accept_invalid_certs_delivers_with_a_warning() {
 #[test]
 fn a_run_killed_at_any_stage_loses_nothing() {
     for stage in paper_digest::faults::STAGES {
-        let dir = tempfile::tempdir().unwrap();
-        let smtp = common::SmtpServer::start(dir.path(), common::SmtpOptions::default());
-        let http = HttpServer::page("/p", fixture("trending-small.html"));
-        let mut sb = Sandbox::new();
-        sb.smtp(&smtp)
-            .mail("digest@example.org", "ann@example.org")
-            .set("DIGEST_SOURCE_URL", http.url("/p"));
+        let mut scene = common::Scene::new("trending-small.html", Default::default());
+        let (sb, smtp) = (&mut scene.sb, &scene.smtp);
         // A store that exists from an earlier day, as a daily job's does.
         sb.ok(&["fetch", "--date", "2026-11-30"]);
         sb.set("DIGEST_TEST_KILL_AT", stage);

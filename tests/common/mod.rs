@@ -591,3 +591,30 @@ impl Run {
 pub fn snapshot(path: &Path) -> Option<Vec<u8>> {
     std::fs::read(path).ok()
 }
+
+/// The usual delivery scene: a listing served over HTTP, an SMTP server, and a sandbox
+/// pointed at both with one reader.
+pub struct Scene {
+    pub sb: Sandbox,
+    pub smtp: SmtpServer,
+    pub http: HttpServer,
+    _dir: tempfile::TempDir,
+}
+
+impl Scene {
+    pub fn new(fixture_name: &str, opts: SmtpOptions) -> Scene {
+        let dir = tempfile::tempdir().unwrap();
+        let smtp = SmtpServer::start(dir.path(), opts);
+        let http = HttpServer::page("/p", fixture(fixture_name));
+        let mut sb = Sandbox::new();
+        sb.smtp(&smtp)
+            .mail("digest@example.org", "ann@example.org")
+            .set("DIGEST_SOURCE_URL", http.url("/p"));
+        Scene {
+            sb,
+            smtp,
+            http,
+            _dir: dir,
+        }
+    }
+}
