@@ -214,18 +214,63 @@ async fn cmd_fetch(global: &GlobalArgs, args: &SourceArgs) -> Result<()> {
 fn cmd_export(global: &GlobalArgs, args: &ExportArgs) -> Result<()> {
     let config = load_config(global, None)?;
     let store = Store::open_read_only(&config.db)?;
-    let filter = PaperFilter {
-        since: args.date.or(args.since),
-        until: args.date.or(args.until),
-        limit: args.limit,
-        not_delivered_to: None,
-    };
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
-    match crate::export::write(&store, &filter, args.format(), &mut out) {
+    let out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let result = match &args.for_reader {
+        None => {
+            let filter = PaperFilter {
+                since: args.date.or(args.since),
+                until: args.date.or(args.until),
+                limit: args.limit,
+                ledger: store::LedgerFilter::Any,
+            };
+            crate::export::write(&store, &filter, args.format(), out)
+        }
+        Some(address) => export_for_reader(&config, &store, address, args, out),
+    };
+    match result {
         Err(e) if is_broken_pipe(&e) => Ok(()),
         other => other,
     }
+}
+
+/// What a reader's profile selects from one day's listing, best first, with scores.
+fn export_for_reader(
+    config: &Config,
+    store: &Store,
+    address: &str,
+    args: &ExportArgs,
+    out: impl std::io::Write,
+) -> Result<()> {
+    let reader = config
+        .mail
+        .to
+        .iter()
+        .find(|r| r.address().eq_ignore_ascii_case(address.trim()))
+        .ok_or_else(|| {
+            crate::exit::fail(
+                Class::Config,
+                format!("--for {address}: not one of the configured recipients (mail.to or [[recipient]])"),
+            )
+        })?;
+    let Some(day) = args.date.or(store.latest_day()?) else {
+        return crate::export::write(store, &PaperFilter::default(), args.format(), out);
+    };
+    let listing = store.paper_list(&PaperFilter {
+        since: Some(day),
+        until: Some(day),
+        limit: None,
+        ledger: store::LedgerFilter::Any,
+    })?;
+    let mut chosen = crate::relevance::select(reader.profile.as_ref(), listing);
+    if let Some(limit) = args.limit {
+        chosen.truncate(limit.min(usize::MAX as u64) as usize);
+    }
+    let mut writer = crate::export::RecordWriter::new(out, args.format())?;
+    for scored in &chosen {
+        writer.item(scored)?;
+    }
+    writer.finish()
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -125,6 +125,11 @@ pub struct ExportArgs {
     /// At most this many papers
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
+
+    /// What this reader's profile selects from the listing of --date (default: the latest
+    /// listing in the store), best first, with `score` and `matched`
+    #[arg(long = "for", value_name = "ADDRESS", conflicts_with_all = ["since", "until"])]
+    pub for_reader: Option<String>,
 }
 
 impl ExportArgs {

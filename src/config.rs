@@ -135,6 +135,42 @@ pub struct Layer {
     pub mail: MailLayer,
     #[serde(default)]
     pub smtp: SmtpLayer,
+    #[serde(default)]
+    pub trends: TrendsLayer,
+    /// `[[recipient]]` tables: readers with an optional profile.
+    pub recipient: Option<Vec<RecipientLayer>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrendsLayer {
+    pub climbing: Option<bool>,
+    pub climb_places: Option<i64>,
+    pub climb_upvotes: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecipientLayer {
+    pub address: String,
+    pub name: Option<String>,
+    pub profile: Option<ProfileLayer>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileLayer {
+    #[serde(default)]
+    pub include: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    #[serde(default)]
+    pub authors: Vec<String>,
+    #[serde(default)]
+    pub organizations: Vec<String>,
+    pub min_upvotes: Option<i64>,
+    pub min_stars: Option<i64>,
+    pub max_papers: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -198,7 +234,8 @@ macro_rules! overlay {
 impl Layer {
     /// Put `top`'s keys over `self`'s.
     pub fn overlay(&mut self, top: Layer) {
-        overlay!(self, top; db, timezone, templates_dir, lock_timeout);
+        overlay!(self, top; db, timezone, templates_dir, lock_timeout, recipient);
+        overlay!(self.trends, top.trends; climbing, climb_places, climb_upvotes);
         overlay!(self.source, top.source; kind, url, api_sort, api_limit, shape_guard, shape_guard_window);
         overlay!(self.http, top.http; timeout, connect_timeout, retries, backoff, max_retry_after, max_body_bytes);
         overlay!(self.mail, top.mail; from, to, transport, send_empty, summary, max_authors, catch_up_days, output_dir, sendmail_command);
@@ -264,6 +301,8 @@ impl Layer {
                 retries: env_parse("DIGEST_SMTP_RETRIES", var("DIGEST_SMTP_RETRIES"))?,
                 backoff: var("DIGEST_SMTP_BACKOFF"),
             },
+            trends: TrendsLayer::default(),
+            recipient: None,
         };
         Ok((l, used))
     }
@@ -350,10 +389,32 @@ pub struct SmtpConfig {
     pub backoff: Duration,
 }
 
+/// A reader: where their digest goes, and what they care about.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub mailbox: Mailbox,
+    pub profile: Option<crate::relevance::Profile>,
+}
+
+impl Recipient {
+    pub fn address(&self) -> String {
+        self.mailbox.email.to_string()
+    }
+}
+
+/// The "Climbing" section: papers already mailed that rose since.
+#[derive(Debug, Clone, Copy)]
+pub struct TrendsConfig {
+    pub climbing: bool,
+    pub climb_places: i64,
+    pub climb_upvotes: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct MailConfig {
     pub from: Option<Mailbox>,
-    pub to: Vec<Mailbox>,
+    /// Every reader: the `[[recipient]]` tables, then `mail.to` addresses not among them.
+    pub to: Vec<Recipient>,
     pub transport: Transport,
     pub send_empty: bool,
     pub summary: SummaryKind,
@@ -374,6 +435,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub mail: MailConfig,
     pub smtp: SmtpConfig,
+    pub trends: TrendsConfig,
     /// The config file that was read, if any.
     pub file: Option<PathBuf>,
     /// The `DIGEST_*` variables that set keys.
@@ -470,6 +532,58 @@ fn mailbox(key: &str, value: &str) -> Result<Mailbox> {
             Class::Config,
             format!("{key}: {value:?} is not a valid email address: {e}"),
         )
+    })
+}
+
+/// The readers: `[[recipient]]` tables first, then `mail.to` addresses not already listed.
+fn recipients(tables: Vec<RecipientLayer>, to: Vec<String>) -> Result<Vec<Recipient>> {
+    let mut out: Vec<Recipient> = Vec::new();
+    for (i, r) in tables.into_iter().enumerate() {
+        let key = format!("recipient[{i}].address");
+        let mut mb = mailbox(&key, &r.address)?;
+        if let Some(name) = r.name {
+            mb.name = Some(name);
+        }
+        let profile = r.profile.map(|p| profile(i, p)).transpose()?;
+        out.push(Recipient {
+            mailbox: mb,
+            profile,
+        });
+    }
+    for t in to {
+        let mb = mailbox("mail.to", &t)?;
+        if !out.iter().any(|r| r.mailbox.email == mb.email) {
+            out.push(Recipient {
+                mailbox: mb,
+                profile: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn profile(i: usize, p: ProfileLayer) -> Result<crate::relevance::Profile> {
+    use crate::relevance::Phrase;
+    let phrases = |key: &str, list: Vec<String>| -> Result<Vec<Phrase>> {
+        list.iter()
+            .map(|k| {
+                Phrase::new(k).ok_or_else(|| {
+                    fail(
+                        Class::Config,
+                        format!("recipient[{i}].profile.{key}: {k:?} has no words to match"),
+                    )
+                })
+            })
+            .collect()
+    };
+    Ok(crate::relevance::Profile {
+        include: phrases("include", p.include)?,
+        exclude: phrases("exclude", p.exclude)?,
+        authors: p.authors,
+        organizations: p.organizations,
+        min_upvotes: p.min_upvotes,
+        min_stars: p.min_stars,
+        max_papers: p.max_papers,
     })
 }
 
@@ -593,13 +707,10 @@ impl Config {
                 .as_deref()
                 .map(|f| mailbox("mail.from", f))
                 .transpose()?,
-            to: layer
-                .mail
-                .to
-                .unwrap_or_default()
-                .iter()
-                .map(|t| mailbox("mail.to", t))
-                .collect::<Result<_>>()?,
+            to: recipients(
+                layer.recipient.unwrap_or_default(),
+                layer.mail.to.unwrap_or_default(),
+            )?,
             transport: layer.mail.transport.unwrap_or_default(),
             send_empty: layer.mail.send_empty.unwrap_or(false),
             summary: layer.mail.summary.unwrap_or_default(),
@@ -628,6 +739,11 @@ impl Config {
             http,
             mail,
             smtp,
+            trends: TrendsConfig {
+                climbing: layer.trends.climbing.unwrap_or(true),
+                climb_places: layer.trends.climb_places.unwrap_or(5).max(1),
+                climb_upvotes: layer.trends.climb_upvotes.unwrap_or(50).max(1),
+            },
             file,
             env_used,
         })
@@ -641,7 +757,7 @@ impl Config {
             missing.push("mail.from (DIGEST_FROM)");
         }
         if self.mail.to.is_empty() {
-            missing.push("mail.to (DIGEST_TO)");
+            missing.push("mail.to (DIGEST_TO) or [[recipient]]");
         }
         match self.mail.transport {
             Transport::Smtp if self.smtp.host.is_none() => {
@@ -724,7 +840,7 @@ mod tests {
         assert_eq!(c.smtp.host.as_deref(), Some("env.example"));
         assert_eq!(c.smtp.port, 2525);
         assert_eq!(c.mail.to.len(), 2);
-        assert_eq!(c.mail.to[1].email.to_string(), "c@x.org");
+        assert_eq!(c.mail.to[1].address(), "c@x.org");
         assert_eq!(used, vec!["DIGEST_TO", "DIGEST_SMTP_HOST"]);
         assert_eq!(c.http.timeout, Duration::from_secs(30));
     }

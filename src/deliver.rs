@@ -12,6 +12,7 @@ use tracing::info;
 
 use crate::app::{day_for, fetch_listing, load_config};
 use crate::cli::{GlobalArgs, RunArgs};
+use crate::config::Recipient;
 use crate::exit::{fail, Class, ResultExt};
 use crate::faults;
 use crate::mail::{self, Composed};
@@ -60,7 +61,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<()> {
         Some(tx)
     } else {
         for r in &readers {
-            store.add_recipient(r.email.as_ref(), day)?;
+            store.add_recipient(&r.address(), day)?;
         }
         tx.commit()
             .classify(Class::Store, || "cannot commit the fetch".into())?;
@@ -69,15 +70,25 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<()> {
 
     let mut digests: Vec<(Composed, Vec<PaperRecord>)> = Vec::new();
     for reader in &readers {
-        let address = reader.email.to_string();
-        let papers = select::new_papers(&store, &address, day, config.mail.catch_up_days)?;
-        if papers.is_empty() && !config.mail.send_empty {
+        let address = reader.address();
+        let selection = select::for_reader(
+            &store,
+            reader,
+            day,
+            config.mail.catch_up_days,
+            config.trends,
+        )?;
+        if selection.is_empty() && !config.mail.send_empty {
             info!("nothing new for {address}");
             continue;
         }
-        let view = DigestView::new(day, &address, &papers, style);
+        let view = DigestView::new(day, &address, &selection, style);
         let rendered = renderer.render(&view)?;
-        digests.push((mail::compose(&from, reader, rendered, day)?, papers));
+        let papers = selection.records().cloned().collect();
+        digests.push((
+            mail::compose(&from, &reader.mailbox, rendered, day)?,
+            papers,
+        ));
     }
 
     let Some(mailer) = mailer else {
@@ -143,12 +154,15 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<()> {
 }
 
 /// The readers of this run: the configured ones, or the one `--to` names.
-fn readers(configured: &[Mailbox], only: Option<&str>, dry: bool) -> Result<Vec<Mailbox>> {
+fn readers(configured: &[Recipient], only: Option<&str>, dry: bool) -> Result<Vec<Recipient>> {
+    let preview = |mailbox: Mailbox| Recipient {
+        mailbox,
+        profile: None,
+    };
     let Some(only) = only else {
         if configured.is_empty() && dry {
-            return Ok(vec![PREVIEW_READER
-                .parse()
-                .expect("the preview reader is valid")]);
+            let reader = PREVIEW_READER.parse().expect("the preview reader is valid");
+            return Ok(vec![preview(reader)]);
         }
         return Ok(configured.to_vec());
     };
@@ -158,12 +172,12 @@ fn readers(configured: &[Mailbox], only: Option<&str>, dry: bool) -> Result<Vec<
             format!("--to {only:?} is not a valid address: {e}"),
         )
     })?;
-    match configured.iter().find(|m| m.email == wanted.email) {
-        Some(m) => Ok(vec![m.clone()]),
-        None if dry => Ok(vec![wanted]),
+    match configured.iter().find(|r| r.mailbox.email == wanted.email) {
+        Some(r) => Ok(vec![r.clone()]),
+        None if dry => Ok(vec![preview(wanted)]),
         None => Err(fail(
             Class::Config,
-            format!("--to {only}: not one of the configured recipients (mail.to)"),
+            format!("--to {only}: not one of the configured recipients (mail.to or [[recipient]])"),
         )),
     }
 }

@@ -15,6 +15,7 @@ pub mod fetch;
 pub mod mail;
 pub mod model;
 pub mod parse;
+pub mod relevance;
 pub mod render;
 pub mod select;
 pub mod send;

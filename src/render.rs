@@ -12,7 +12,9 @@ use tera::{Context, Tera};
 use crate::config::SummaryKind;
 use crate::exit::{fail, Class};
 use crate::parse::{http_url, normalize_ws};
-use crate::store::PaperRecord;
+use crate::relevance::{highlight, Phrase, Scored};
+use crate::select::Selection;
+use crate::store::Trend;
 
 pub const SUBJECT: &str = "subject.txt";
 pub const TEXT: &str = "digest.txt";
@@ -48,10 +50,26 @@ pub struct DigestView {
     pub date: String,
     /// e.g. `2026-12-04`
     pub day: String,
+    /// How many new papers.
     pub count: usize,
     pub recipient: String,
+    /// The "New" section: papers never mailed to this reader.
     pub papers: Vec<PaperView>,
+    /// The "Climbing" section: papers mailed before that rose since.
+    pub climbing: Vec<PaperView>,
+    pub climbing_count: usize,
+    /// The non-empty sections in order ("New", then "Climbing"), for templates that show both
+    /// the same way.
+    pub sections: Vec<SectionView>,
     pub version: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SectionView {
+    /// `new` or `climbing`
+    pub key: &'static str,
+    pub title: &'static str,
+    pub papers: Vec<PaperView>,
 }
 
 /// What the templates see for one paper. Every URL is http(s) or absent.
@@ -77,28 +95,60 @@ pub struct PaperView {
     pub organization: Option<String>,
     pub days_on_list: i64,
     pub first_seen: String,
+    /// The title and summary HTML-escaped, with the reader's keywords in `<mark>`: for
+    /// `| safe` in HTML templates.
+    pub title_html: String,
+    pub summary_html: String,
+    /// The title and summary with the reader's keywords marked `*like this*`.
+    pub title_marked: String,
+    pub summary_marked: String,
+    /// Since the previous listing: `new`, `up`, `down` or `same`, and a label for people
+    /// (`new`, `▲ 3`, `▼ 2`, `=`).
+    pub trend: Trend,
+    pub trend_label: String,
+    pub upvotes_gained: Option<i64>,
+    pub stars_gained: Option<i64>,
+    /// For a climbing paper: how it moved since it was mailed (e.g. `up 7 places, +40 upvotes`).
+    pub since_mailed: Option<String>,
+    /// The relevance score (with a profile) and what the paper matched.
+    pub score: Option<String>,
+    pub matched: Vec<String>,
 }
 
 impl DigestView {
-    pub fn new(
-        day: NaiveDate,
-        recipient: &str,
-        papers: &[PaperRecord],
-        style: Style,
-    ) -> DigestView {
+    pub fn new(day: NaiveDate, recipient: &str, selection: &Selection, style: Style) -> DigestView {
+        let views = |list: &[Scored]| -> Vec<PaperView> {
+            list.iter().map(|p| PaperView::new(p, style)).collect()
+        };
+        let sections = [
+            ("new", "New", &selection.new),
+            ("climbing", "Climbing", &selection.climbing),
+        ]
+        .into_iter()
+        .filter(|(_, _, list)| !list.is_empty())
+        .map(|(key, title, list)| SectionView {
+            key,
+            title,
+            papers: views(list),
+        })
+        .collect();
         DigestView {
             date: day.format("%-d %b %Y").to_string(),
             day: day.format("%Y-%m-%d").to_string(),
-            count: papers.len(),
+            count: selection.new.len(),
             recipient: recipient.to_string(),
-            papers: papers.iter().map(|p| PaperView::new(p, style)).collect(),
+            papers: views(&selection.new),
+            climbing: views(&selection.climbing),
+            climbing_count: selection.climbing.len(),
+            sections,
             version: env!("CARGO_PKG_VERSION"),
         }
     }
 }
 
 impl PaperView {
-    fn new(r: &PaperRecord, style: Style) -> PaperView {
+    fn new(scored: &Scored, style: Style) -> PaperView {
+        let r = &scored.record;
         let p = &r.paper;
         let summary = match style.summary {
             SummaryKind::AiSummary => p
@@ -108,15 +158,22 @@ impl PaperView {
             SummaryKind::Abstract => p.abstract_text.clone(),
         };
         let github_url = p.github_repo.clone().and_then(http_url);
+        let title = normalize_ws(&p.title);
+        let summary = normalize_ws(&summary);
+        let marks = &scored.highlight;
         PaperView {
             rank: r.rank,
             id: p.id.clone(),
-            title: normalize_ws(&p.title),
+            title_html: marked_html(&title, marks),
+            summary_html: marked_html(&summary, marks),
+            title_marked: marked_text(&title, marks),
+            summary_marked: marked_text(&summary, marks),
+            title,
             hf_url: p.hf_url(),
             arxiv_url: p.arxiv_url(),
             pdf_url: p.pdf_url(),
             authors: short_authors(&p.authors, style.max_authors),
-            summary: normalize_ws(&summary),
+            summary,
             upvotes: p.upvotes,
             comments: p.comments,
             github_name: github_url.as_deref().map(repo_name),
@@ -126,8 +183,65 @@ impl PaperView {
             organization: p.organization.clone(),
             days_on_list: r.days_on_list,
             first_seen: r.first_seen.format("%Y-%m-%d").to_string(),
+            trend: r.trend,
+            trend_label: match (r.trend, r.rank_change) {
+                (Trend::Up, Some(n)) => format!("\u{25b2} {n}"),
+                (Trend::Down, Some(n)) => format!("\u{25bc} {}", -n),
+                (Trend::Same, _) => "=".to_string(),
+                _ => "new".to_string(),
+            },
+            upvotes_gained: r.upvotes_gained,
+            stars_gained: r.stars_gained,
+            since_mailed: r.mailed.map(|m| {
+                let mut parts = Vec::new();
+                if let Some(before) = m.rank {
+                    match before - r.rank {
+                        n if n > 0 => {
+                            parts.push(format!("up {n} places (#{before} to #{})", r.rank))
+                        }
+                        n if n < 0 => parts.push(format!("down {} places", -n)),
+                        _ => {}
+                    }
+                }
+                let gained = p.upvotes - m.upvotes;
+                if gained != 0 {
+                    parts.push(format!("{gained:+} upvotes"));
+                }
+                parts.join(", ")
+            }),
+            score: scored.score.map(|s| format!("{s:.2}")),
+            matched: scored.matched.clone(),
         }
     }
+}
+
+/// HTML-escaped text with the phrases in `<mark>`.
+fn marked_html(text: &str, phrases: &[Phrase]) -> String {
+    highlight(text, phrases)
+        .into_iter()
+        .map(|(run, marked)| {
+            let escaped = escape_html(&run);
+            if marked {
+                format!("<mark style=\"background-color:#fef08a; color:#18181b; padding:0 1px;\">{escaped}</mark>")
+            } else {
+                escaped
+            }
+        })
+        .collect()
+}
+
+fn escape_html(text: &str) -> String {
+    let mut buf = Vec::with_capacity(text.len() + 16);
+    tera::escape_html(text, &mut buf).expect("writing to a Vec cannot fail");
+    String::from_utf8(buf).expect("escaping keeps UTF-8")
+}
+
+/// Plain text with the phrases marked `*like this*`.
+fn marked_text(text: &str, phrases: &[Phrase]) -> String {
+    highlight(text, phrases)
+        .into_iter()
+        .map(|(run, marked)| if marked { format!("*{run}*") } else { run })
+        .collect()
 }
 
 fn short_authors(authors: &[String], max: usize) -> String {

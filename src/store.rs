@@ -69,6 +69,35 @@ pub struct PaperRecord {
     pub best_rank: i64,
     /// Rank on `last_seen` (the reference day).
     pub rank: i64,
+    /// Rank on the store's previous listing before `last_seen`; absent if it was not on it.
+    pub previous_rank: Option<i64>,
+    /// Places gained since that listing (`previous_rank - rank`; negative: fell).
+    pub rank_change: Option<i64>,
+    /// Upvotes gained since that listing.
+    pub upvotes_gained: Option<i64>,
+    /// GitHub stars gained since that listing.
+    pub stars_gained: Option<i64>,
+    /// `new` (not on the previous listing), `up`, `down` or `same`.
+    pub trend: Trend,
+    /// For a paper already mailed to the reader a selection is for: how it stood then.
+    #[serde(skip)]
+    pub mailed: Option<Mailed>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trend {
+    New,
+    Up,
+    Down,
+    Same,
+}
+
+/// Rank and upvotes a paper had when it was last mailed to a reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mailed {
+    pub rank: Option<i64>,
+    pub upvotes: i64,
 }
 
 /// Which papers an export or selection covers: those seen on the listing between
@@ -78,8 +107,24 @@ pub struct PaperFilter {
     pub since: Option<NaiveDate>,
     pub until: Option<NaiveDate>,
     pub limit: Option<u64>,
-    /// Leave out papers already delivered to this recipient.
-    pub not_delivered_to: Option<String>,
+    pub ledger: LedgerFilter,
+}
+
+/// What the delivery ledger says about the papers to select, for one reader.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum LedgerFilter {
+    /// Every paper, whatever was mailed.
+    #[default]
+    Any,
+    /// Papers never mailed to this reader.
+    NotDeliveredTo(String),
+    /// Papers mailed to this reader before that have since risen at least `places` ranks
+    /// or gained at least `upvotes` upvotes.
+    ClimbedFor {
+        recipient: String,
+        places: i64,
+        upvotes: i64,
+    },
 }
 
 /// A digest the mail server accepted, to be written into the ledger.
@@ -296,6 +341,14 @@ impl Store {
         Ok(stats)
     }
 
+    /// The latest day the store has a listing for.
+    pub fn latest_day(&self) -> Result<Option<NaiveDate>> {
+        let day: Option<String> =
+            self.conn
+                .query_row("SELECT MAX(day) FROM sightings", [], |r| r.get(0))?;
+        Ok(day.map(|d| parse_day(&d)).transpose()?)
+    }
+
     /// How many papers the last `n` successful fetches of `source` found, newest first.
     pub fn recent_fetch_sizes(&self, source: &str, n: usize) -> Result<Vec<i64>> {
         let mut stmt = self.conn.prepare_cached(
@@ -326,12 +379,23 @@ impl Store {
              SELECT p.id, p.title, p.abstract, p.authors, p.published_at, p.submitted_at,
                     s.upvotes, p.comments, p.github_repo, COALESCE(s.github_stars, p.github_stars),
                     p.project_page, p.ai_summary, p.ai_keywords, p.organization, p.thumbnail,
-                    st.first_seen, st.last_seen, st.days_on_list, st.best_rank, s.rank
+                    st.first_seen, st.last_seen, st.days_on_list, st.best_rank, s.rank,
+                    prev.rank, s.upvotes - prev.upvotes, s.github_stars - prev.github_stars,
+                    m.rank, m.upvotes
              FROM stats st
              JOIN papers p ON p.id = st.paper_id
              JOIN sightings s ON s.paper_id = st.paper_id AND s.day = st.last_seen
-             WHERE ?3 IS NULL OR NOT EXISTS (
-                 SELECT 1 FROM deliveries d WHERE d.recipient = ?3 AND d.paper_id = p.id)
+             LEFT JOIN sightings prev ON prev.paper_id = st.paper_id
+                 AND prev.day = (SELECT MAX(day) FROM sightings WHERE day < st.last_seen)
+             LEFT JOIN deliveries m ON m.recipient = ?3 AND m.paper_id = p.id
+                 AND m.digest_id = (SELECT MAX(digest_id) FROM deliveries
+                                    WHERE recipient = ?3 AND paper_id = p.id)
+             WHERE CASE ?5
+                 WHEN 'any' THEN 1
+                 WHEN 'new' THEN m.paper_id IS NULL
+                 ELSE m.paper_id IS NOT NULL
+                      AND (m.rank - s.rank >= ?6 OR s.upvotes - m.upvotes >= ?7)
+             END
              ORDER BY st.last_seen DESC, s.rank ASC, p.id ASC
              LIMIT ?4",
         )?;
@@ -344,7 +408,18 @@ impl Store {
             .limit
             .map(|l| l.min(i64::MAX as u64) as i64)
             .unwrap_or(-1);
-        let mut rows = stmt.query(params![since, until, filter.not_delivered_to, limit])?;
+        let (mode, recipient, places, upvotes) = match &filter.ledger {
+            LedgerFilter::Any => ("any", None, 0, 0),
+            LedgerFilter::NotDeliveredTo(r) => ("new", Some(r.as_str()), 0, 0),
+            LedgerFilter::ClimbedFor {
+                recipient,
+                places,
+                upvotes,
+            } => ("climbed", Some(recipient.as_str()), *places, *upvotes),
+        };
+        let mut rows = stmt.query(params![
+            since, until, recipient, limit, mode, places, upvotes
+        ])?;
         while let Some(row) = rows.next()? {
             each(paper_record(row)?)?;
         }
@@ -459,6 +534,8 @@ fn paper_record(row: &Row) -> rusqlite::Result<PaperRecord> {
         organization: row.get(13)?,
         thumbnail: row.get(14)?,
     };
+    let rank: i64 = row.get(19)?;
+    let previous_rank: Option<i64> = row.get(20)?;
     Ok(PaperRecord {
         hf_url: paper.hf_url(),
         arxiv_url: paper.arxiv_url(),
@@ -468,7 +545,24 @@ fn paper_record(row: &Row) -> rusqlite::Result<PaperRecord> {
         last_seen: parse_day(&row.get::<_, String>(16)?)?,
         days_on_list: row.get(17)?,
         best_rank: row.get(18)?,
-        rank: row.get(19)?,
+        rank,
+        previous_rank,
+        rank_change: previous_rank.map(|p| p - rank),
+        upvotes_gained: row.get(21)?,
+        stars_gained: row.get(22)?,
+        trend: match previous_rank {
+            None => Trend::New,
+            Some(p) if p > rank => Trend::Up,
+            Some(p) if p < rank => Trend::Down,
+            Some(_) => Trend::Same,
+        },
+        mailed: match row.get::<_, Option<i64>>(24)? {
+            Some(upvotes) => Some(Mailed {
+                rank: row.get(23)?,
+                upvotes,
+            }),
+            None => None,
+        },
     })
 }
 

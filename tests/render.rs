@@ -6,15 +6,24 @@ mod common;
 use chrono::{NaiveDate, Utc};
 use paper_digest::config::SummaryKind;
 use paper_digest::parse::parse_page;
+use paper_digest::relevance::Scored;
 use paper_digest::render::{DigestView, Renderer, Style};
+use paper_digest::select::Selection;
 use paper_digest::store::{PaperFilter, PaperRecord, Store};
 
 fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-/// The fixture's papers as the store returns them on their first day.
-fn records(fixture: &str, on: &str) -> Vec<PaperRecord> {
+/// The fixture's papers as the store returns them on their first day, all new.
+fn records(fixture: &str, on: &str) -> Selection {
+    Selection {
+        new: stored(fixture, on).into_iter().map(Scored::plain).collect(),
+        climbing: Vec::new(),
+    }
+}
+
+fn stored(fixture: &str, on: &str) -> Vec<PaperRecord> {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("s.db")).unwrap();
     let listing = parse_page(&common::fixture_text(fixture)).unwrap();
@@ -76,7 +85,12 @@ fn the_text_part_wraps_and_the_empty_digest_says_so() {
             "long line in the text part: {line}"
         );
     }
-    let empty = DigestView::new(day("2026-12-04"), "ann@example.org", &[], style());
+    let empty = DigestView::new(
+        day("2026-12-04"),
+        "ann@example.org",
+        &Selection::default(),
+        style(),
+    );
     let r = Renderer::new(None).unwrap().render(&empty).unwrap();
     assert_eq!(r.subject, "Trending papers, 4 Dec 2026: nothing new");
     assert!(r.text.contains("Nothing new today"));
