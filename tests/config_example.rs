@@ -15,6 +15,7 @@ fn the_example_config_is_valid_and_names_every_key() {
         .lines()
         .map(|l| match l.strip_prefix("# ") {
             Some(t) if is_setting(t) => t.split("   #").next().unwrap().trim_end().to_string(),
+            Some(t) if t.starts_with('[') && t.ends_with(']') => t.to_string(),
             _ => l.to_string(),
         })
         .collect::<Vec<_>>()
@@ -28,6 +29,12 @@ fn the_example_config_is_valid_and_names_every_key() {
             && layer.db.is_some()
             && layer.templates_dir.is_some()
     );
+    let readers = layer
+        .recipient
+        .as_ref()
+        .expect("the [[recipient]] example parses");
+    let profile = readers[0].profile.as_ref().unwrap();
+    assert_eq!(profile.include, ["diffusion", "video generation"]);
     for key in [
         "db",
         "timezone",
@@ -59,6 +66,23 @@ fn the_example_config_is_valid_and_names_every_key() {
         "ca_file",
         "allow_insecure",
         "accept_invalid_certs",
+        "retries",
+        "backoff",
+        "lock_timeout",
+        "shape_guard",
+        "shape_guard_window",
+        "climbing",
+        "climb_places",
+        "climb_upvotes",
+        "address",
+        "name",
+        "include",
+        "exclude",
+        "authors",
+        "organizations",
+        "min_upvotes",
+        "min_stars",
+        "max_papers",
     ] {
         assert!(
             uncommented
