@@ -223,12 +223,10 @@ min_stars = 1000
 
 #[test]
 fn a_profile_includes_excludes_thresholds_caps_ranks_and_highlights() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(dir.path(), SmtpOptions::default());
-    let http = HttpServer::page("/p", fixture("profiles.html"));
-    let mut sb = Sandbox::new();
-    sb.smtp(&smtp).set("DIGEST_SOURCE_URL", http.url("/p"));
-    sb.write_config(PROFILES);
+    let mut scene = common::Scene::new("profiles.html", SmtpOptions::default());
+    scene.sb.unset("DIGEST_TO").unset("DIGEST_FROM");
+    scene.sb.write_config(PROFILES);
+    let (sb, smtp) = (&scene.sb, &scene.smtp);
     sb.ok(&["--date", "2026-12-04", "--to", "robo@example.org"]);
     let msgs = smtp.messages();
     assert_eq!(msgs.len(), 1, "--to mails only that reader");
@@ -273,12 +271,10 @@ fn a_profile_includes_excludes_thresholds_caps_ranks_and_highlights() {
 
 #[test]
 fn three_readers_with_different_profiles_get_their_own_digests_over_one_connection() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(dir.path(), SmtpOptions::default());
-    let http = HttpServer::page("/p", fixture("profiles.html"));
-    let mut sb = Sandbox::new();
-    sb.smtp(&smtp).set("DIGEST_SOURCE_URL", http.url("/p"));
-    sb.write_config(PROFILES);
+    let mut scene = common::Scene::new("profiles.html", SmtpOptions::default());
+    scene.sb.unset("DIGEST_TO").unset("DIGEST_FROM");
+    scene.sb.write_config(PROFILES);
+    let (sb, smtp) = (&scene.sb, &scene.smtp);
     sb.ok(&["--date", "2026-12-04"]);
     let msgs = smtp.messages();
     assert_eq!(msgs.len(), 3);
