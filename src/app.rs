@@ -6,7 +6,7 @@ use anyhow::Result;
 use chrono::{NaiveDate, Utc};
 use tracing::info;
 
-use crate::cli::{Cli, Command, ExportArgs, GlobalArgs, SourceArgs};
+use crate::cli::{Cli, Command, ExportArgs, ExportFormat, GlobalArgs, HistoryArgs, SourceArgs};
 use crate::config::{self, Config, Layer, SourceKind};
 use crate::exit::{Class, ResultExt};
 use crate::fetch::{self, Fetcher};
@@ -53,6 +53,19 @@ pub fn run(cli: Cli) -> Result<()> {
         match cli.command {
             Some(Command::Fetch(source)) => cmd_fetch(&cli.global, &source).await,
             Some(Command::Export(args)) => cmd_export(&cli.global, &args),
+            Some(Command::History(args)) => cmd_history(&cli.global, &args),
+            Some(Command::Check(args)) => crate::check::run(&cli.global, &args).await,
+            Some(Command::Init(args)) => crate::init::run(&cli.global, &args).await,
+            Some(Command::Completions { shell }) => {
+                let mut cmd = <Cli as clap::CommandFactory>::command();
+                clap_complete::generate(shell, &mut cmd, "digest", &mut std::io::stdout());
+                Ok(())
+            }
+            Some(Command::Man) => {
+                let cmd = <Cli as clap::CommandFactory>::command();
+                clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
+                Ok(())
+            }
             Some(Command::Run(args)) => crate::deliver::run(&cli.global, &args).await,
             None => crate::deliver::run(&cli.global, &cli.run).await,
         }
@@ -197,13 +210,28 @@ pub fn day_for(config: &Config, args: &SourceArgs) -> NaiveDate {
 async fn cmd_fetch(global: &GlobalArgs, args: &SourceArgs) -> Result<()> {
     let config = load_config(global, Some(args))?;
     let day = day_for(&config, args);
+    let started = Utc::now();
+    let mut report = RunReport::default();
+    let result = fetch_and_store(&config, args, day, &mut report).await;
+    record_history(&config, "fetch", day, started, &report, &result);
+    result
+}
+
+async fn fetch_and_store(
+    config: &Config,
+    args: &SourceArgs,
+    day: NaiveDate,
+    report: &mut RunReport,
+) -> Result<()> {
     let _lock = store::lock(&config.db, config.lock_timeout)?;
-    let fetched = fetch_listing(&config, args, day).await?;
+    let fetched = fetch_listing(config, args, day).await?;
     let store = Store::open(&config.db)?;
     let tx = store.begin()?;
-    let stats = store_listing(&store, &config, day, &fetched)?;
+    let stats = store_listing(&store, config, day, &fetched)?;
     tx.commit()
         .classify(Class::Store, || "cannot commit the fetch".into())?;
+    report.papers = Some(stats.papers as i64);
+    report.new_papers = Some(stats.new_papers as i64);
     info!(
         "stored {} papers for {day} ({} new papers, {} new sightings) from {}",
         stats.papers, stats.new_papers, stats.new_sightings, fetched.origin
@@ -211,26 +239,69 @@ async fn cmd_fetch(global: &GlobalArgs, args: &SourceArgs) -> Result<()> {
     Ok(())
 }
 
+/// What a fetch or run did, filled in as it goes and written to the history at its end.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    pub papers: Option<i64>,
+    pub new_papers: Option<i64>,
+    pub sent_to: Vec<String>,
+}
+
+/// Write a finished fetch or run into the history. A history that cannot be written (the
+/// store is what failed, say) is only worth a warning: the run's own outcome stands.
+pub fn record_history(
+    config: &Config,
+    command: &str,
+    day: NaiveDate,
+    started: chrono::DateTime<Utc>,
+    report: &RunReport,
+    result: &Result<()>,
+) {
+    let (outcome, exit_code) = match result {
+        Ok(()) => ("ok".to_string(), 0),
+        Err(e) => (
+            format!("{e:#}").replace(['\r', '\n'], " "),
+            crate::exit::exit_code(e).code(),
+        ),
+    };
+    let record = store::RunRecord {
+        started_at: started,
+        command: command.to_string(),
+        day,
+        source: config.source.kind.as_str().to_string(),
+        papers: report.papers,
+        new_papers: report.new_papers,
+        sent_to: report.sent_to.clone(),
+        outcome,
+        exit_code,
+    };
+    if let Err(e) = Store::open(&config.db).and_then(|s| s.record_run(&record)) {
+        tracing::warn!("could not write this run into the history: {e:#}");
+    }
+}
+
 fn cmd_export(global: &GlobalArgs, args: &ExportArgs) -> Result<()> {
     let config = load_config(global, None)?;
     let store = Store::open_read_only(&config.db)?;
     let stdout = std::io::stdout();
     let out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
-    let result = match &args.for_reader {
-        None => {
-            let filter = PaperFilter {
-                since: args.date.or(args.since),
-                until: args.date.or(args.until),
-                limit: args.limit,
-                ledger: store::LedgerFilter::Any,
-            };
-            crate::export::write(&store, &filter, args.format(), out)
-        }
-        Some(address) => export_for_reader(&config, &store, address, args, out),
+    let filter = PaperFilter {
+        since: args.date.or(args.since),
+        until: args.date.or(args.until),
+        limit: args.limit,
+        ledger: store::LedgerFilter::Any,
     };
-    match result {
-        Err(e) if is_broken_pipe(&e) => Ok(()),
-        other => other,
+    match (&args.for_reader, args.format()) {
+        (Some(address), _) => export_for_reader(&config, &store, address, args, out),
+        (None, ExportFormat::Csv) => crate::export::write_csv(&store, &filter, out),
+        (None, ExportFormat::Atom) => {
+            let days = match args.date {
+                Some(day) => vec![day],
+                None => store.listing_days(args.limit.unwrap_or(14) as usize)?,
+            };
+            crate::export::write_atom(&store, &days, out)
+        }
+        (None, format) => crate::export::write(&store, &filter, format, out),
     }
 }
 
@@ -273,12 +344,44 @@ fn export_for_reader(
     writer.finish()
 }
 
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            || c.downcast_ref::<serde_json::Error>()
-                .and_then(|j| j.io_error_kind())
-                .is_some_and(|k| k == std::io::ErrorKind::BrokenPipe)
-    })
+fn cmd_history(global: &GlobalArgs, args: &HistoryArgs) -> Result<()> {
+    let config = load_config(global, None)?;
+    let store = Store::open_read_only(&config.db)?;
+    let runs = store.runs(args.number)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    use std::io::Write;
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &runs)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    if runs.is_empty() {
+        eprintln!("digest: no runs recorded yet");
+    }
+    for r in &runs {
+        let papers = match (r.papers, r.new_papers) {
+            (Some(p), Some(n)) => format!("{p} papers, {n} new"),
+            _ => "listing not read".to_string(),
+        };
+        let sent = if r.sent_to.is_empty() {
+            "no mail".to_string()
+        } else {
+            format!("mailed {}", r.sent_to.join(", "))
+        };
+        writeln!(
+            out,
+            "{}  {:<5}  {}  {:<8}  {}; {}; {}",
+            r.started_at
+                .with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M"),
+            r.command,
+            r.day,
+            r.source,
+            papers,
+            sent,
+            r.outcome
+        )?;
+    }
+    Ok(())
 }

@@ -5,14 +5,22 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::SourceKind;
+use crate::config::{Security, SourceKind};
+
+/// The version with the commit it was built from, for `--version`.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("DIGEST_GIT_COMMIT"),
+    ")"
+);
 
 /// Puts the day's trending research papers from Hugging Face into your inbox.
 ///
 /// Without a subcommand, `digest` runs the daily job: fetch the listing, store it,
 /// and mail the papers each reader has not had yet. Use `--dry-run` to preview.
 #[derive(Debug, Parser)]
-#[command(name = "digest", version, about, long_about)]
+#[command(name = "digest", version = VERSION, about, long_about)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -89,6 +97,72 @@ pub enum Command {
     Fetch(SourceArgs),
     /// Print what the store holds, for scripts
     Export(ExportArgs),
+    /// Show the last runs: when, what was fetched, who got mail, how it ended
+    History(HistoryArgs),
+    /// Check the set-up, one line each: config, store, source, SMTP
+    Check(CheckArgs),
+    /// Write a config file: asks on a terminal, takes flags otherwise
+    Init(InitArgs),
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// How many runs
+    #[arg(short = 'n', long, default_value_t = 10)]
+    pub number: usize,
+    /// Print JSON instead of lines
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Also send a short test mail to every reader
+    #[arg(long)]
+    pub send_test: bool,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct InitArgs {
+    /// Overwrite an existing config file
+    #[arg(long)]
+    pub force: bool,
+    /// SMTP server
+    #[arg(long, value_name = "HOST")]
+    pub smtp_host: Option<String>,
+    /// SMTP port [default: 587 for starttls, 465 for tls]
+    #[arg(long, value_name = "PORT")]
+    pub smtp_port: Option<u16>,
+    /// starttls, tls or none
+    #[arg(long, value_enum)]
+    pub security: Option<Security>,
+    /// SMTP user name
+    #[arg(long, value_name = "USER")]
+    pub username: Option<String>,
+    /// A file holding the SMTP password (written by init when it asks for the password)
+    #[arg(long, value_name = "PATH")]
+    pub password_file: Option<PathBuf>,
+    /// The sender, e.g. "Paper digest <digest@example.org>"
+    #[arg(long, value_name = "MAILBOX")]
+    pub from: Option<String>,
+    /// A reader (repeat for more)
+    #[arg(long, value_name = "MAILBOX")]
+    pub to: Vec<String>,
+    /// Which listing to read
+    #[arg(long, value_enum)]
+    pub source: Option<SourceKind>,
+    /// Do not try the SMTP connection
+    #[arg(long)]
+    pub no_test: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -98,6 +172,10 @@ pub enum ExportFormat {
     Json,
     /// One JSON object per line, streamed
     Ndjson,
+    /// CSV (RFC 4180) with a header row
+    Csv,
+    /// An Atom 1.0 feed, one entry per day
+    Atom,
 }
 
 #[derive(Debug, Args)]
@@ -107,8 +185,16 @@ pub struct ExportArgs {
     pub json: bool,
 
     /// Print one JSON object per line, streamed
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["csv", "atom"])]
     pub ndjson: bool,
+
+    /// Print CSV (RFC 4180): one row per paper, lists joined with "; "
+    #[arg(long, conflicts_with_all = ["json", "atom"])]
+    pub csv: bool,
+
+    /// Print an Atom 1.0 feed of the latest days' digests (one entry per day, newest first)
+    #[arg(long, conflicts_with_all = ["json", "for_reader"])]
+    pub atom: bool,
 
     /// Only papers seen on the listing on or after this day
     #[arg(long, value_name = "YYYY-MM-DD", conflicts_with = "date")]
@@ -136,6 +222,10 @@ impl ExportArgs {
     pub fn format(&self) -> ExportFormat {
         if self.ndjson {
             ExportFormat::Ndjson
+        } else if self.csv {
+            ExportFormat::Csv
+        } else if self.atom {
+            ExportFormat::Atom
         } else {
             ExportFormat::Json
         }

@@ -68,7 +68,7 @@ pub enum Transport {
     File,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Security {
     /// Plain connection upgraded with STARTTLS (port 587).
@@ -81,6 +81,14 @@ pub enum Security {
 }
 
 impl Security {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Security::Starttls => "starttls",
+            Security::Tls => "tls",
+            Security::None => "none",
+        }
+    }
+
     pub fn default_port(self) -> u16 {
         match self {
             Security::Starttls => 587,

@@ -6,13 +6,13 @@
 use std::io::Write;
 
 use anyhow::Result;
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use lettre::message::Mailbox;
 use tracing::info;
 
-use crate::app::{day_for, fetch_listing, load_config};
+use crate::app::{day_for, fetch_listing, load_config, record_history, RunReport};
 use crate::cli::{GlobalArgs, RunArgs};
-use crate::config::Recipient;
+use crate::config::{Config, Recipient};
 use crate::exit::{fail, Class, ResultExt};
 use crate::faults;
 use crate::mail::{self, Composed};
@@ -48,19 +48,61 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<()> {
     };
 
     let day = day_for(&config, &args.source);
+    let plan = Plan {
+        readers,
+        from,
+        renderer,
+        mailer,
+        style,
+    };
+    let started = Utc::now();
+    let mut report = RunReport::default();
+    let result = deliver(&config, args, &plan, day, &mut report).await;
+    if !dry {
+        record_history(&config, "run", day, started, &report, &result);
+    }
+    result
+}
+
+/// What the pre-flight checks settled: who gets mail, from whom, how it looks, how it goes.
+struct Plan {
+    readers: Vec<Recipient>,
+    from: Mailbox,
+    renderer: Renderer,
+    mailer: Option<Mailer>,
+    style: Style,
+}
+
+async fn deliver(
+    config: &Config,
+    args: &RunArgs,
+    plan: &Plan,
+    day: NaiveDate,
+    report: &mut RunReport,
+) -> Result<()> {
+    let Plan {
+        readers,
+        from,
+        renderer,
+        mailer,
+        style,
+    } = plan;
+    let (dry, style) = (args.dry_run, *style);
     // One run at a time: a second run waits, then gives up with its own exit code.
     let _lock = crate::store::lock(&config.db, config.lock_timeout)?;
-    let fetched = fetch_listing(&config, &args.source, day).await?;
+    let fetched = fetch_listing(config, &args.source, day).await?;
     faults::kill_point("fetched");
     let store = Store::open(&config.db)?;
     let tx = store.begin()?;
-    let stats = crate::app::store_listing(&store, &config, day, &fetched)?;
+    let stats = crate::app::store_listing(&store, config, day, &fetched)?;
+    report.papers = Some(stats.papers as i64);
+    report.new_papers = Some(stats.new_papers as i64);
     faults::kill_point("storing");
     // A dry run keeps its transaction open to the end and never commits it.
     let dry_run_tx = if dry {
         Some(tx)
     } else {
-        for r in &readers {
+        for r in readers {
             store.add_recipient(&r.address(), day)?;
         }
         tx.commit()
@@ -69,7 +111,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<()> {
     };
 
     let mut digests: Vec<(Composed, Vec<PaperRecord>)> = Vec::new();
-    for reader in &readers {
+    for reader in readers {
         let address = reader.address();
         let selection = select::for_reader(
             &store,
@@ -85,10 +127,7 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<()> {
         let view = DigestView::new(day, &address, &selection, style);
         let rendered = renderer.render(&view)?;
         let papers = selection.records().cloned().collect();
-        digests.push((
-            mail::compose(&from, &reader.mailbox, rendered, day)?,
-            papers,
-        ));
+        digests.push((mail::compose(from, &reader.mailbox, rendered, day)?, papers));
     }
 
     let Some(mailer) = mailer else {
@@ -123,7 +162,9 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> Result<()> {
                         "the digest {} for {} was accepted but could not be recorded",
                         accepted.message_id, accepted.recipient
                     )
-                })
+                })?;
+            report.sent_to.push(accepted.recipient.email.to_string());
+            Ok(())
         })
         .await;
     let sent = messages.len() - failures.len();

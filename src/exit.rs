@@ -110,6 +110,21 @@ pub fn exit_code(err: &anyhow::Error) -> ExitCode {
     ExitCode::Internal
 }
 
+/// Whether the error is stdout's reader having gone away (`digest export | head`): not a
+/// failure of ours, so the process ends quietly.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .and_then(|j| j.io_error_kind())
+                .is_some_and(|k| k == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<csv::Error>().is_some_and(|e| {
+                matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe)
+            })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 //! -> [`render`] -> [`send`]; [`app`] runs the commands on top of it.
 
 pub mod app;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod deliver;
@@ -12,6 +13,7 @@ pub mod exit;
 pub mod export;
 pub mod faults;
 pub mod fetch;
+pub mod init;
 pub mod mail;
 pub mod model;
 pub mod parse;

@@ -233,7 +233,7 @@ impl SmtpSender {
             }
             _ if e.is_timeout() => format!("SMTP server {at} did not answer in time ({step})"),
             Step::Connect => format!("cannot connect to SMTP server {at}: {detail}"),
-            Step::Starttls => format!("STARTTLS with {at} failed: {detail}"),
+            Step::Starttls => format!("TLS with {at} failed (STARTTLS): {detail}"),
             Step::Auth => format!(
                 "SMTP authentication failed for user {:?} at {at}: {detail}",
                 self.username.as_deref().unwrap_or_default()
@@ -246,6 +246,69 @@ impl SmtpSender {
             ),
         };
         fail(Class::Delivery, message)
+    }
+
+    /// Try the server step by step without sending anything, for `digest check`: the TCP
+    /// connection, TLS (with certificate verification), and AUTH. Each step's outcome, in
+    /// order; the first failure ends the probe.
+    pub async fn probe(&self) -> Vec<(&'static str, Result<String>)> {
+        let at = format!("{}:{}", self.host, self.port);
+        let mut steps = Vec::new();
+        let tcp = tokio::time::timeout(
+            self.timeout,
+            tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
+        )
+        .await;
+        match tcp {
+            Ok(Ok(_)) => steps.push(("SMTP connects", Ok(at.clone()))),
+            Ok(Err(e)) => {
+                let why = if e.kind() == std::io::ErrorKind::ConnectionRefused {
+                    format!("connection refused by {at}")
+                } else {
+                    format!("cannot connect to {at}: {e}")
+                };
+                steps.push(("SMTP connects", Err(fail(Class::Delivery, why))));
+                return steps;
+            }
+            Err(_) => {
+                let why = format!("{at} did not answer in time");
+                steps.push(("SMTP connects", Err(fail(Class::Delivery, why))));
+                return steps;
+            }
+        }
+        match self.connect().await {
+            Ok(mut conn) => {
+                if self.security != Security::None {
+                    let how = match self.security {
+                        Security::Tls => "implicit TLS",
+                        _ => "STARTTLS",
+                    };
+                    steps.push((
+                        "TLS verifies",
+                        Ok(format!("{how}, certificate valid for {}", self.host)),
+                    ));
+                }
+                if let Some(user) = &self.username {
+                    steps.push(("AUTH accepted", Ok(format!("user {user:?}"))));
+                }
+                let _ = tokio::time::timeout(self.timeout, conn.quit()).await;
+            }
+            Err(f) => {
+                let text = format!("{:#}", f.error);
+                let step = if text.contains("TLS") {
+                    "TLS verifies"
+                } else if text.contains("authentication") {
+                    if self.security != Security::None {
+                        steps.push(("TLS verifies", Ok("certificate valid".to_string())));
+                    }
+                    "AUTH accepted"
+                } else {
+                    "SMTP greets"
+                };
+                steps.push((step, Err(f.error)));
+            }
+        }
+        steps
     }
 
     async fn connect(&self) -> Result<AsyncSmtpConnection, Failure> {

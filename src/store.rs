@@ -24,6 +24,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_delivery_ledger",
         include_str!("../migrations/0002_delivery_ledger.sql"),
     ),
+    ("0003_runs", include_str!("../migrations/0003_runs.sql")),
 ];
 
 /// The schema version this binary writes (`PRAGMA user_version`).
@@ -125,6 +126,23 @@ pub enum LedgerFilter {
         places: i64,
         upvotes: i64,
     },
+}
+
+/// One fetch or daily run, for `digest history`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRecord {
+    pub started_at: DateTime<Utc>,
+    /// `run` or `fetch`
+    pub command: String,
+    pub day: NaiveDate,
+    pub source: String,
+    pub papers: Option<i64>,
+    pub new_papers: Option<i64>,
+    /// Readers whose digest the mail server accepted.
+    pub sent_to: Vec<String>,
+    /// `ok`, or the error line.
+    pub outcome: String,
+    pub exit_code: i32,
 }
 
 /// A digest the mail server accepted, to be written into the ledger.
@@ -341,6 +359,20 @@ impl Store {
         Ok(stats)
     }
 
+    /// The latest `n` days the store has a listing for, newest first.
+    pub fn listing_days(&self, n: usize) -> Result<Vec<NaiveDate>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT day FROM sightings ORDER BY day DESC LIMIT ?1")?;
+        let days = stmt
+            .query_map([n as i64], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(days
+            .iter()
+            .map(|d| parse_day(d))
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The latest day the store has a listing for.
     pub fn latest_day(&self) -> Result<Option<NaiveDate>> {
         let day: Option<String> =
@@ -492,6 +524,61 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Write a run into the history.
+    pub fn record_run(&self, run: &RunRecord) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO runs (started_at, command, day, source, papers, new_papers, sent_to,
+                               outcome, exit_code)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                run.started_at.to_rfc3339(),
+                run.command,
+                day_text(run.day),
+                run.source,
+                run.papers,
+                run.new_papers,
+                serde_json::to_string(&run.sent_to)?,
+                run.outcome,
+                run.exit_code
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The last `n` runs, newest first.
+    pub fn runs(&self, n: usize) -> Result<Vec<RunRecord>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT started_at, command, day, source, papers, new_papers, sent_to, outcome,
+                    exit_code
+             FROM runs ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([n as i64], |r| {
+            let started: String = r.get(0)?;
+            let sent: String = r.get(6)?;
+            Ok(RunRecord {
+                started_at: DateTime::parse_from_rfc3339(&started)
+                    .map(|t| t.with_timezone(&Utc))
+                    .unwrap_or_default(),
+                command: r.get(1)?,
+                day: parse_day(&r.get::<_, String>(2)?)?,
+                source: r.get(3)?,
+                papers: r.get(4)?,
+                new_papers: r.get(5)?,
+                sent_to: serde_json::from_str(&sent).unwrap_or_default(),
+                outcome: r.get(7)?,
+                exit_code: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// How many papers the store holds.
+    pub fn paper_count(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM papers", [], |r| r.get(0))?)
     }
 
     /// How many digests the ledger holds for `recipient` (all recipients when `None`).

@@ -768,11 +768,12 @@ fn an_unverifiable_certificate_is_refused() {
     sb.unset("DIGEST_SMTP_CA_FILE"); // the test CA is not trusted
     let r = sb.run(&["--date", "2026-12-01"]);
     r.assert_code(7);
+    let line = r.error_line();
     assert!(
-        r.error_line().contains("TLS with 127.0.0.1"),
-        "{}",
-        r.stderr
+        line.contains("TLS with 127.0.0.1") && line.contains("(STARTTLS)"),
+        "{line}"
     );
+    assert!(line.contains("certificate"), "says why: {line}");
     assert!(received(&smtp).is_empty());
     assert_eq!(ledger_count(&sb, "SELECT COUNT(*) FROM digests"), 0);
 }
