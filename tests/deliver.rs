@@ -576,7 +576,7 @@ fn page_text_cannot_inject_markup_links_or_headers() {
     for el in doc.select(&all) {
         let name = el.value().name();
         assert!(
-            !["script", "img", "style", "iframe", "object", "b", "i"].contains(&name),
+            !["script", "img", "iframe", "object", "b", "i"].contains(&name),
             "element <{name}> injected"
         );
         for (attr, value) in el.value().attrs() {
@@ -589,6 +589,21 @@ fn page_text_cannot_inject_markup_links_or_headers() {
             }
         }
     }
+    // The one <style> is the template's own dark-mode block in <head>; none from the page.
+    let styles: Vec<_> = doc
+        .select(&scraper::Selector::parse("style").unwrap())
+        .collect();
+    assert_eq!(styles.len(), 1, "only the template's <style>");
+    assert_eq!(
+        styles[0]
+            .parent()
+            .and_then(scraper::ElementRef::wrap)
+            .unwrap()
+            .value()
+            .name(),
+        "head"
+    );
+    assert!(!styles[0].inner_html().contains("display:none"));
     let visible: String = doc.root_element().text().collect();
     assert!(
         visible.contains("<script>alert('x')</script>"),
