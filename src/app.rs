@@ -127,7 +127,9 @@ async fn fetch_api(config: &Config, fetcher: &Fetcher, base: &str, day: &str) ->
     let limit = config.source.api_limit;
     let mut papers: Vec<crate::model::Paper> = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    let mut progress = crate::progress::Progress::new("fetching API pages:", None);
     for page in 0..MAX_PAGES {
+        progress.set(page as usize + 1);
         let mut url = url::Url::parse(base)
             .classify(Class::Config, || format!("source url {base:?} is invalid"))?;
         url.query_pairs_mut()

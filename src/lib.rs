@@ -17,6 +17,7 @@ pub mod init;
 pub mod mail;
 pub mod model;
 pub mod parse;
+pub mod progress;
 pub mod relevance;
 pub mod render;
 pub mod select;

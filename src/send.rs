@@ -72,7 +72,13 @@ impl Mailer {
         match self {
             Mailer::Smtp(smtp) => {
                 let mut session: Option<AsyncSmtpConnection> = None;
-                for m in messages {
+                let mut progress = (messages.len() > 1).then(|| {
+                    crate::progress::Progress::new("sending digests:", Some(messages.len()))
+                });
+                for (i, m) in messages.iter().enumerate() {
+                    if let Some(p) = progress.as_mut() {
+                        p.set(i + 1);
+                    }
                     let result = smtp.send_one(&mut session, m).await;
                     record(m, result, &mut accepted, &mut failures);
                 }

@@ -427,3 +427,37 @@ fn atom_export_is_a_valid_feed_of_the_latest_days() {
         .unwrap()
         .contains("2612.00105"));
 }
+
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    let mut scene = common::Scene::new("trending-small.html", SmtpOptions::default());
+    scene
+        .sb
+        .set("DIGEST_TO", "a@example.org, b@example.org, c@example.org");
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(common::repo_file("tests/support/pty_run.py"))
+        .arg(serde_json::json!([env!("CARGO_BIN_EXE_digest"), "--date", "2026-12-01"]).to_string())
+        .arg("[]")
+        .env_clear();
+    for (k, v) in scene.sb.command(&[]).get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    let out = cmd.output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        screen.contains("sending digests: 3/3"),
+        "progress on a terminal: {screen:?}"
+    );
+    assert!(
+        screen.ends_with("\r\x1b[2K"),
+        "the line is cleared at the end: {screen:?}"
+    );
+    assert_eq!(scene.smtp.messages().len(), 3);
+    // Not on a terminal: silent, as cron wants.
+    scene.sb.set("DIGEST_TO", "d@example.org, e@example.org");
+    let r = scene.sb.ok(&["--date", "2026-12-01"]);
+    assert_eq!(r.stderr, "");
+}
