@@ -400,13 +400,15 @@ impl Store {
         mut each: impl FnMut(PaperRecord) -> Result<()>,
     ) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(
-            "WITH stats AS (
-                 SELECT paper_id, MIN(day) AS first_seen, MAX(day) AS last_seen,
-                        COUNT(*) AS days_on_list, MIN(rank) AS best_rank
-                 FROM sightings
-                 WHERE day <= ?2
-                 GROUP BY paper_id
-                 HAVING MAX(day) >= ?1
+            "WITH seen AS (
+                 SELECT DISTINCT paper_id FROM sightings WHERE day BETWEEN ?1 AND ?2
+             ),
+             stats AS (
+                 SELECT s.paper_id, MIN(s.day) AS first_seen, MAX(s.day) AS last_seen,
+                        COUNT(*) AS days_on_list, MIN(s.rank) AS best_rank
+                 FROM seen JOIN sightings s ON s.paper_id = seen.paper_id
+                 WHERE s.day <= ?2
+                 GROUP BY s.paper_id
              )
              SELECT p.id, p.title, p.abstract, p.authors, p.published_at, p.submitted_at,
                     s.upvotes, p.comments, p.github_repo, COALESCE(s.github_stars, p.github_stars),
