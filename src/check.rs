@@ -176,7 +176,7 @@ async fn send_test(config: &Config) -> Result<String> {
         };
         messages.push(mail::compose(from, &reader.mailbox, rendered, day)?);
     }
-    let failures = mailer.send_all(&messages, |_| Ok(())).await;
+    let failures = mailer.send_all(&messages).await;
     match failures.into_iter().next() {
         None => Ok(format!("sent to {} reader(s)", messages.len())),
         Some((who, e)) => Err(fail(Class::Delivery, format!("{who}: {e:#}"))),

@@ -110,8 +110,10 @@ async fn deliver(
         None
     };
 
-    let mut digests: Vec<(Composed, Vec<PaperRecord>)> = Vec::new();
-    for reader in readers {
+    // Pass 1: every reader's digest must render before any is sent, so that a template that
+    // fails for one reader sends nothing at all. Nothing is kept: memory stays flat however
+    // many readers there are.
+    let digest_for = |reader: &Recipient| -> Result<Option<(Composed, Vec<PaperRecord>)>> {
         let address = reader.address();
         let selection = select::for_reader(
             &store,
@@ -122,61 +124,73 @@ async fn deliver(
         )?;
         if selection.is_empty() && !config.mail.send_empty {
             info!("nothing new for {address}");
-            continue;
+            return Ok(None);
         }
-        let view = DigestView::new(day, &address, &selection, style);
-        let rendered = renderer.render(&view)?;
+        let rendered = renderer.render(&DigestView::new(day, &address, &selection, style))?;
         let papers = selection.records().cloned().collect();
-        digests.push((mail::compose(from, &reader.mailbox, rendered, day)?, papers));
+        Ok(Some((
+            mail::compose(from, &reader.mailbox, rendered, day)?,
+            papers,
+        )))
+    };
+    let mut to_mail: Vec<&Recipient> = Vec::new();
+    for reader in readers {
+        if digest_for(reader)?.is_some() {
+            to_mail.push(reader);
+        }
     }
 
+    // Pass 2: one reader at a time, render, then send (or show) and record.
     let Some(mailer) = mailer else {
-        let result = show(&digests, args);
+        let result = show(&to_mail, digest_for, args);
         drop(dry_run_tx); // rolls back: the store is left exactly as it was
         return result;
     };
-
     faults::kill_point("rendered");
-    let messages: Vec<Composed> = digests.iter().map(|(c, _)| c.clone()).collect();
     let transport = mailer.name();
-    let failures = mailer
-        .send_all(&messages, |accepted| {
-            // The duplicate window: the server has the message, the ledger does not yet.
-            faults::kill_point("accepted");
-            let papers = &digests
-                .iter()
-                .find(|(c, _)| c.message_id == accepted.message_id)
-                .expect("accepted message is one of ours")
-                .1;
-            store
-                .record_digest(&AcceptedDigest {
-                    recipient: accepted.recipient.email.as_ref(),
-                    day,
-                    message_id: &accepted.message_id,
-                    sent_at: Utc::now(),
-                    transport,
-                    papers,
-                })
-                .classify(Class::Store, || {
-                    format!(
-                        "the digest {} for {} was accepted but could not be recorded",
-                        accepted.message_id, accepted.recipient
-                    )
-                })?;
-            report.sent_to.push(accepted.recipient.email.to_string());
-            Ok(())
-        })
-        .await;
-    let sent = messages.len() - failures.len();
+    let mut outbox = mailer.outbox(to_mail.len());
+    let mut failures: Vec<(String, anyhow::Error)> = Vec::new();
+    for reader in &to_mail {
+        let Some((composed, papers)) = digest_for(reader)? else {
+            continue;
+        };
+        let delivered = match outbox.send(&composed).await {
+            Ok(()) => {
+                // The duplicate window: the server has the message, the ledger does not yet.
+                faults::kill_point("accepted");
+                store
+                    .record_digest(&AcceptedDigest {
+                        recipient: composed.recipient.email.as_ref(),
+                        day,
+                        message_id: &composed.message_id,
+                        sent_at: Utc::now(),
+                        transport,
+                        papers: &papers,
+                    })
+                    .classify(Class::Store, || {
+                        format!(
+                            "the digest {} for {} was accepted but could not be recorded",
+                            composed.message_id, composed.recipient
+                        )
+                    })
+            }
+            Err(e) => Err(e),
+        };
+        match delivered {
+            Ok(()) => report.sent_to.push(reader.address()),
+            Err(e) => failures.push((reader.address(), e)),
+        }
+    }
+    outbox.close().await;
+    let total = to_mail.len();
+    let sent = total - failures.len();
     info!(
-        "{day}: {} papers on the listing ({} new to the store); {sent} of {} digests sent",
-        stats.papers,
-        stats.new_papers,
-        messages.len()
+        "{day}: {} papers on the listing ({} new to the store); {sent} of {total} digests sent",
+        stats.papers, stats.new_papers,
     );
     match failures.len() {
         0 => Ok(()),
-        1 if messages.len() == 1 => Err(failures.into_iter().next().expect("one failure").1),
+        1 if total == 1 => Err(failures.into_iter().next().expect("one failure").1),
         n => {
             let details: Vec<String> = failures
                 .iter()
@@ -185,8 +199,7 @@ async fn deliver(
             Err(fail(
                 Class::Delivery,
                 format!(
-                    "{n} of {} digests not delivered ({})",
-                    messages.len(),
+                    "{n} of {total} digests not delivered ({})",
                     details.join("; ")
                 ),
             ))
@@ -223,50 +236,55 @@ fn readers(configured: &[Recipient], only: Option<&str>, dry: bool) -> Result<Ve
     }
 }
 
-/// Print each message as it would be sent; with --output, write one to a file.
-fn show(digests: &[(Composed, Vec<PaperRecord>)], args: &RunArgs) -> Result<()> {
-    if digests.is_empty() {
+/// Print each reader's message as it would be sent; with --output, write the one message to
+/// a file.
+fn show(
+    readers: &[&Recipient],
+    digest_for: impl Fn(&Recipient) -> Result<Option<(Composed, Vec<PaperRecord>)>>,
+    args: &RunArgs,
+) -> Result<()> {
+    if readers.is_empty() {
         eprintln!("digest: nothing new to send");
     }
+    if args.output.is_some() && readers.len() > 1 {
+        return Err(fail(
+            Class::Config,
+            "--output writes one message: choose the reader with --to",
+        ));
+    }
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    for (i, (c, _)) in digests.iter().enumerate() {
+    for (i, reader) in readers.iter().enumerate() {
+        let Some((c, _)) = digest_for(reader)? else {
+            continue;
+        };
+        let mut out = stdout.lock();
         if i > 0 {
             out.write_all(b"\n")?;
         }
-        out.write_all(mail::preview(c).as_bytes())?;
+        out.write_all(mail::preview(&c).as_bytes())?;
+        out.flush()?;
+        if let Some(path) = &args.output {
+            let is_html = path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+            let bytes = if is_html {
+                c.rendered.html.clone().into_bytes()
+            } else {
+                c.message.formatted()
+            };
+            std::fs::write(path, bytes).map_err(|e| {
+                fail(
+                    Class::Config,
+                    format!("cannot write {}: {e}", path.display()),
+                )
+            })?;
+        }
     }
-    out.flush()?;
-    if let Some(path) = &args.output {
-        let c = match digests {
-            [] => {
-                return Err(fail(
-                    Class::Config,
-                    "--output: there is no message to write",
-                ))
-            }
-            [(c, _)] => c,
-            _ => {
-                return Err(fail(
-                    Class::Config,
-                    "--output writes one message: choose the reader with --to",
-                ))
-            }
-        };
-        let is_html = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
-        let bytes = if is_html {
-            c.rendered.html.clone().into_bytes()
-        } else {
-            c.message.formatted()
-        };
-        std::fs::write(path, bytes).map_err(|e| {
-            fail(
-                Class::Config,
-                format!("cannot write {}: {e}", path.display()),
-            )
-        })?;
+    if args.output.is_some() && readers.is_empty() {
+        return Err(fail(
+            Class::Config,
+            "--output: there is no message to write",
+        ));
     }
     Ok(())
 }

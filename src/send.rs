@@ -21,6 +21,7 @@ use tracing::{debug, warn};
 use crate::config::{Config, Security, SmtpConfig, Transport};
 use crate::exit::{fail, Class};
 use crate::mail::Composed;
+use crate::progress::Progress;
 
 /// Where messages go.
 pub enum Mailer {
@@ -61,71 +62,72 @@ impl Mailer {
         }
     }
 
-    /// Send every message, calling `accepted` for each one the transport took, right after
-    /// it took it. Returns the failures, one per message not accepted.
-    pub async fn send_all(
-        &self,
-        messages: &[Composed],
-        mut accepted: impl FnMut(&Composed) -> Result<()>,
-    ) -> Vec<(String, anyhow::Error)> {
+    /// Open an outbox for `count` messages: one SMTP session (opened on the first message)
+    /// that carries them all.
+    pub fn outbox(&self, count: usize) -> Outbox<'_> {
+        Outbox {
+            mailer: self,
+            session: None,
+            progress: (count > 1).then(|| Progress::new("sending digests:", Some(count))),
+            sent: 0,
+        }
+    }
+
+    /// Send every message; returns the failures, one per message not accepted.
+    pub async fn send_all(&self, messages: &[Composed]) -> Vec<(String, anyhow::Error)> {
+        let mut outbox = self.outbox(messages.len());
         let mut failures = Vec::new();
-        match self {
-            Mailer::Smtp(smtp) => {
-                let mut session: Option<AsyncSmtpConnection> = None;
-                let mut progress = (messages.len() > 1).then(|| {
-                    crate::progress::Progress::new("sending digests:", Some(messages.len()))
-                });
-                for (i, m) in messages.iter().enumerate() {
-                    if let Some(p) = progress.as_mut() {
-                        p.set(i + 1);
-                    }
-                    let result = smtp.send_one(&mut session, m).await;
-                    record(m, result, &mut accepted, &mut failures);
-                }
-                if let Some(mut conn) = session {
-                    let _ = tokio::time::timeout(smtp.timeout, conn.quit()).await;
-                }
-            }
-            Mailer::Sendmail(t) => {
-                for m in messages {
-                    let result = t.send(m.message.clone()).await.map(|_| ()).map_err(|e| {
-                        fail(
-                            Class::Delivery,
-                            format!("sendmail did not take the message for {}: {e}", m.recipient),
-                        )
-                    });
-                    record(m, result, &mut accepted, &mut failures);
-                }
-            }
-            Mailer::File(t, dir) => {
-                for m in messages {
-                    let result = t.send(m.message.clone()).await.map(|_| ()).map_err(|e| {
-                        fail(
-                            Class::Delivery,
-                            format!(
-                                "cannot write the message for {} into {}: {e}",
-                                m.recipient,
-                                dir.display()
-                            ),
-                        )
-                    });
-                    record(m, result, &mut accepted, &mut failures);
-                }
+        for m in messages {
+            if let Err(e) = outbox.send(m).await {
+                failures.push((m.recipient.email.to_string(), e));
             }
         }
+        outbox.close().await;
         failures
     }
 }
 
-fn record(
-    m: &Composed,
-    result: Result<()>,
-    accepted: &mut impl FnMut(&Composed) -> Result<()>,
-    failures: &mut Vec<(String, anyhow::Error)>,
-) {
-    let outcome = result.and_then(|()| accepted(m));
-    if let Err(e) = outcome {
-        failures.push((m.recipient.email.to_string(), e));
+/// Messages on their way, one at a time, over one session.
+pub struct Outbox<'a> {
+    mailer: &'a Mailer,
+    session: Option<AsyncSmtpConnection>,
+    progress: Option<Progress>,
+    sent: usize,
+}
+
+impl Outbox<'_> {
+    /// Hand one message to the transport. `Ok` means it was accepted.
+    pub async fn send(&mut self, m: &Composed) -> Result<()> {
+        self.sent += 1;
+        if let Some(p) = self.progress.as_mut() {
+            p.set(self.sent);
+        }
+        match self.mailer {
+            Mailer::Smtp(smtp) => smtp.send_one(&mut self.session, m).await,
+            Mailer::Sendmail(t) => t.send(m.message.clone()).await.map(|_| ()).map_err(|e| {
+                fail(
+                    Class::Delivery,
+                    format!("sendmail did not take the message for {}: {e}", m.recipient),
+                )
+            }),
+            Mailer::File(t, dir) => t.send(m.message.clone()).await.map(|_| ()).map_err(|e| {
+                fail(
+                    Class::Delivery,
+                    format!(
+                        "cannot write the message for {} into {}: {e}",
+                        m.recipient,
+                        dir.display()
+                    ),
+                )
+            }),
+        }
+    }
+
+    /// End the session politely.
+    pub async fn close(mut self) {
+        if let (Mailer::Smtp(smtp), Some(mut conn)) = (self.mailer, self.session.take()) {
+            let _ = tokio::time::timeout(smtp.timeout, conn.quit()).await;
+        }
     }
 }
 

@@ -885,3 +885,28 @@ fn the_password_can_come_from_a_file_and_run_is_the_default_command() {
         verbose.stderr
     );
 }
+
+#[test]
+fn a_template_failing_for_a_later_reader_sends_nothing_to_anyone() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(dir.path(), SmtpOptions::default());
+    let http = serve_day("trending-small.html");
+    let mut sb = reader_sandbox(&smtp, &http, "ann@example.org, bob@example.org");
+    let templates = sb.path("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    // Renders for ann, fails for bob: a data-dependent template error.
+    std::fs::write(
+        templates.join("subject.txt"),
+        "{% if recipient == \"bob@example.org\" %}{{ missing.field }}{% endif %}{{ count }} new",
+    )
+    .unwrap();
+    sb.set("DIGEST_TEMPLATES_DIR", templates.display());
+    let r = sb.run(&["--date", "2026-12-01"]);
+    r.assert_code(3);
+    assert!(r.error_line().contains("subject.txt"), "{}", r.stderr);
+    assert!(
+        received(&smtp).is_empty(),
+        "ann's digest was not sent either"
+    );
+    assert_eq!(ledger_count(&sb, "SELECT COUNT(*) FROM digests"), 0);
+}

@@ -36,6 +36,8 @@ class Handler:
         self.tempfail = args.tempfail
         self.reject_data = args.reject_data
         self.drop_data = args.drop_data
+        self.sink = args.sink
+        self.accepted = 0
         self.log_path = args.log
         self.lock = threading.Lock()
 
@@ -69,6 +71,9 @@ class Handler:
         if self.reject_data:
             self.log(f"DATA session={id(session)} result=554")
             return "554 5.6.0 Message rejected: content policy"
+        if self.sink:
+            self.accepted += 1
+            return "250 2.0.0 Message accepted"
         data = envelope.original_content or envelope.content
         if isinstance(data, str):
             data = data.encode("utf-8")
@@ -106,6 +111,7 @@ def main():
     p.add_argument("--tempfail", type=int, default=0)
     p.add_argument("--reject-data", action="store_true", help="answer DATA with 554")
     p.add_argument("--drop-data", action="store_true", help="drop the connection once the message arrives, without answering")
+    p.add_argument("--sink", action="store_true", help="accept and count messages without storing them (benchmarks)")
     p.add_argument("--log")
     args = p.parse_args()
 
