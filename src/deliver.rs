@@ -16,7 +16,7 @@ use crate::config::{Config, Recipient};
 use crate::exit::{fail, Class, ResultExt};
 use crate::faults;
 use crate::mail::{self, Composed};
-use crate::render::{DigestView, Renderer, Style};
+use crate::render::{DigestView, Rendered, Renderer, Style};
 use crate::select;
 use crate::send::Mailer;
 use crate::store::{AcceptedDigest, PaperRecord, Store};
@@ -110,10 +110,10 @@ async fn deliver(
         None
     };
 
-    // Pass 1: every reader's digest must render before any is sent, so that a template that
-    // fails for one reader sends nothing at all. Nothing is kept: memory stays flat however
-    // many readers there are.
-    let digest_for = |reader: &Recipient| -> Result<Option<(Composed, Vec<PaperRecord>)>> {
+    // Pass 1: with a user's templates, every reader's digest must render before any is sent,
+    // so that a template that fails for one reader sends nothing at all. Nothing is kept:
+    // memory stays flat however many readers there are.
+    let render_for = |reader: &Recipient| -> Result<Option<(Rendered, Vec<PaperRecord>)>> {
         let address = reader.address();
         let selection = select::for_reader(
             &store,
@@ -127,15 +127,21 @@ async fn deliver(
             return Ok(None);
         }
         let rendered = renderer.render(&DigestView::new(day, &address, &selection, style))?;
-        let papers = selection.records().cloned().collect();
-        Ok(Some((
-            mail::compose(from, &reader.mailbox, rendered, day)?,
-            papers,
-        )))
+        Ok(Some((rendered, selection.records().cloned().collect())))
     };
+    let digest_for = |reader: &Recipient| -> Result<Option<(Composed, Vec<PaperRecord>)>> {
+        match render_for(reader)? {
+            None => Ok(None),
+            Some((rendered, papers)) => Ok(Some((
+                mail::compose(from, &reader.mailbox, rendered, day)?,
+                papers,
+            ))),
+        }
+    };
+    // The built-in templates render any data; only a user's templates need this pass.
     let mut to_mail: Vec<&Recipient> = Vec::new();
     for reader in readers {
-        if digest_for(reader)?.is_some() {
+        if config.templates_dir.is_none() || render_for(reader)?.is_some() {
             to_mail.push(reader);
         }
     }
@@ -150,10 +156,12 @@ async fn deliver(
     let transport = mailer.name();
     let mut outbox = mailer.outbox(to_mail.len());
     let mut failures: Vec<(String, anyhow::Error)> = Vec::new();
+    let mut total = 0;
     for reader in &to_mail {
         let Some((composed, papers)) = digest_for(reader)? else {
             continue;
         };
+        total += 1;
         let delivered = match outbox.send(&composed).await {
             Ok(()) => {
                 // The duplicate window: the server has the message, the ledger does not yet.
@@ -182,7 +190,6 @@ async fn deliver(
         }
     }
     outbox.close().await;
-    let total = to_mail.len();
     let sent = total - failures.len();
     info!(
         "{day}: {} papers on the listing ({} new to the store); {sent} of {total} digests sent",

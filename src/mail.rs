@@ -42,8 +42,8 @@ pub fn compose(
         .message_id(Some(message_id.clone()))
         .user_agent(format!("digest/{}", env!("CARGO_PKG_VERSION")))
         .multipart(MultiPart::alternative_plain_html(
-            rendered.text.clone(),
-            rendered.html.clone(),
+            crlf(&rendered.text),
+            crlf(&rendered.html),
         ))
         .map_err(|e| {
             fail(
@@ -66,6 +66,24 @@ pub fn compose(
         rendered,
         message,
     })
+}
+
+/// The text with CRLF line ends, in one pass. (lettre would convert it too, but by inserting
+/// one `\r` at a time, which is quadratic in the size of the body.)
+fn crlf(text: &str) -> String {
+    if !text.contains('\r') {
+        return text.replace('\n', "\r\n");
+    }
+    let mut out = String::with_capacity(text.len() + text.len() / 32);
+    let mut last = '\0';
+    for c in text.chars() {
+        if c == '\n' && last != '\r' {
+            out.push('\r');
+        }
+        out.push(c);
+        last = c;
+    }
+    out
 }
 
 /// The sender's domain, reduced to characters that are safe in any header.
@@ -137,6 +155,12 @@ mod tests {
         let text_at = raw.find("text/plain").unwrap();
         let html_at = raw.find("text/html").unwrap();
         assert!(text_at < html_at, "text part must come first");
+    }
+
+    #[test]
+    fn line_ends_become_crlf_once() {
+        assert_eq!(crlf("a\nb\r\nc\n"), "a\r\nb\r\nc\r\n");
+        assert_eq!(crlf(""), "");
     }
 
     #[test]

@@ -159,7 +159,7 @@ impl PaperView {
         };
         let github_url = p.github_repo.clone().and_then(http_url);
         let title = normalize_ws(&p.title);
-        let summary = normalize_ws(&summary);
+        // Abstracts are stored normalised (the parser is the store's only writer).
         let marks = &scored.highlight;
         PaperView {
             rank: r.rank,

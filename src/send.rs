@@ -256,6 +256,35 @@ impl SmtpSender {
         fail(Class::Delivery, message)
     }
 
+    async fn tcp(&self) -> Result<tokio::net::TcpStream, Failure> {
+        let at = format!("{}:{}", self.host, self.port);
+        let connect = tokio::net::TcpStream::connect((self.host.as_str(), self.port));
+        let tcp = match tokio::time::timeout(self.timeout, connect).await {
+            Ok(Ok(tcp)) => tcp,
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                return Err(
+                    fail(Class::Delivery, format!("SMTP connection refused by {at}")).into(),
+                )
+            }
+            Ok(Err(e)) => {
+                return Err(fail(
+                    Class::Delivery,
+                    format!("cannot connect to SMTP server {at}: {e}"),
+                )
+                .into())
+            }
+            Err(_) => {
+                return Err(fail(
+                    Class::Delivery,
+                    format!("SMTP server {at} did not answer in time (connect)"),
+                )
+                .into())
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        Ok(tcp)
+    }
+
     /// Try the server step by step without sending anything, for `digest check`: the TCP
     /// connection, TLS (with certificate verification), and AUTH. Each step's outcome, in
     /// order; the first failure ends the probe.
@@ -325,19 +354,34 @@ impl SmtpSender {
             Security::Tls => self.tls.clone(),
             _ => None,
         };
-        let mut conn = self
-            .step(
-                Step::Connect,
-                None,
-                AsyncSmtpConnection::connect_tokio1(
-                    (self.host.as_str(), self.port),
-                    Some(self.timeout),
-                    &hello,
-                    wrapper_tls,
+        let mut conn = match wrapper_tls {
+            Some(tls) => {
+                self.step(
+                    Step::Connect,
                     None,
-                ),
-            )
-            .await?;
+                    AsyncSmtpConnection::connect_tokio1(
+                        (self.host.as_str(), self.port),
+                        Some(self.timeout),
+                        &hello,
+                        Some(tls),
+                        None,
+                    ),
+                )
+                .await?
+            }
+            None => {
+                // Our own socket, so that small commands after a large message are not held
+                // back by Nagle's algorithm (lettre leaves it on): a pipelined session of many
+                // messages would otherwise wait on delayed ACKs.
+                let tcp = self.tcp().await?;
+                self.step(
+                    Step::Connect,
+                    None,
+                    AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello),
+                )
+                .await?
+            }
+        };
         if self.security == Security::Starttls {
             if !conn.can_starttls() {
                 let _ = conn.quit().await;
