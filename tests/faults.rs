@@ -376,23 +376,10 @@ fn a_run_killed_at_any_stage_loses_nothing() {
 #[test]
 fn the_password_never_appears_anywhere() {
     const SECRET: &str = "pw-7f3a9c-never-print-me";
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = common::SmtpServer::start(
-        dir.path(),
-        common::SmtpOptions {
-            security: "starttls",
-            auth: Some(("me".into(), SECRET.into())),
-            ..Default::default()
-        },
-    );
-    let http = HttpServer::page("/p", fixture("trending-small.html"));
-    let mut sb = Sandbox::new();
-    sb.smtp(&smtp)
-        .mail("digest@example.org", "ann@example.org")
-        .set("DIGEST_SOURCE_URL", http.url("/p"))
-        .set("DIGEST_SMTP_USERNAME", "me")
-        .set("DIGEST_SMTP_PASSWORD", SECRET)
-        .set("DIGEST_LOG", "trace");
+    let auth = common::SmtpOptions::with_auth("starttls", "me", SECRET);
+    let mut scene = common::Scene::new("trending-small.html", auth);
+    let (sb, smtp) = (&mut scene.sb, &scene.smtp);
+    sb.set("DIGEST_LOG", "trace");
     let mut outputs = Vec::new();
     for args in [
         vec!["-vv", "--dry-run", "--date", "2026-12-01"],

@@ -155,22 +155,9 @@ fn check_lines(r: &common::Run) -> Vec<String> {
 
 #[test]
 fn check_says_what_works_and_what_does_not() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(
-        dir.path(),
-        SmtpOptions {
-            security: "starttls",
-            auth: Some(("me".into(), PASSWORD.into())),
-            ..Default::default()
-        },
-    );
-    let http = HttpServer::page("/p", fixture("trending-small.html"));
-    let mut sb = Sandbox::new();
-    sb.smtp(&smtp)
-        .mail("digest@example.org", "ann@example.org")
-        .set("DIGEST_SOURCE_URL", http.url("/p"))
-        .set("DIGEST_SMTP_USERNAME", "me")
-        .set("DIGEST_SMTP_PASSWORD", PASSWORD);
+    let auth = SmtpOptions::with_auth("starttls", "me", PASSWORD);
+    let mut scene = common::Scene::new("trending-small.html", auth);
+    let (sb, smtp) = (&mut scene.sb, &scene.smtp);
     let good = sb.ok(&["check"]);
     let lines = check_lines(&good);
     let marks: Vec<&str> = lines.iter().map(|l| l.split(':').next().unwrap()).collect();
@@ -263,13 +250,8 @@ fn check_says_what_works_and_what_does_not() {
 
 #[test]
 fn history_lists_the_last_runs() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(dir.path(), SmtpOptions::default());
-    let http = HttpServer::page("/p", fixture("trending-small.html"));
-    let mut sb = Sandbox::new();
-    sb.smtp(&smtp)
-        .mail("digest@example.org", "ann@example.org")
-        .set("DIGEST_SOURCE_URL", http.url("/p"));
+    let mut scene = common::Scene::new("trending-small.html", SmtpOptions::default());
+    let sb = &mut scene.sb;
     sb.ok(&["fetch", "--date", "2026-11-30"]);
     sb.ok(&["--date", "2026-12-01"]);
     sb.ok(&["--dry-run", "--date", "2026-12-02"]);

@@ -313,6 +313,17 @@ pub struct SmtpOptions {
     pub tempfail: u32,
 }
 
+impl SmtpOptions {
+    /// A server with this security that requires AUTH with these credentials.
+    pub fn with_auth(security: &'static str, user: &str, password: &str) -> SmtpOptions {
+        SmtpOptions {
+            security,
+            auth: Some((user.to_string(), password.to_string())),
+            ..SmtpOptions::default()
+        }
+    }
+}
+
 /// A real SMTP server (aiosmtpd) on 127.0.0.1, writing what it accepts into a Maildir.
 pub struct SmtpServer {
     pub port: u16,
@@ -602,14 +613,20 @@ pub struct Scene {
 }
 
 impl Scene {
+    /// With `opts.auth`, the sandbox logs in with those credentials.
     pub fn new(fixture_name: &str, opts: SmtpOptions) -> Scene {
         let dir = tempfile::tempdir().unwrap();
+        let auth = opts.auth.clone();
         let smtp = SmtpServer::start(dir.path(), opts);
         let http = HttpServer::page("/p", fixture(fixture_name));
         let mut sb = Sandbox::new();
         sb.smtp(&smtp)
             .mail("digest@example.org", "ann@example.org")
             .set("DIGEST_SOURCE_URL", http.url("/p"));
+        if let Some((user, password)) = auth {
+            sb.set("DIGEST_SMTP_USERNAME", user)
+                .set("DIGEST_SMTP_PASSWORD", password);
+        }
         Scene {
             sb,
             smtp,
