@@ -96,6 +96,14 @@ fn serve_day(fixture_name: &str) -> HttpServer {
     HttpServer::page(TRENDING, fixture(fixture_name))
 }
 
+/// The listing `fixture`, an SMTP server with `opts`, and a sandbox pointed at both that
+/// mails `to` from "Paper Digest <digest@example.org>".
+fn reader_scene(fixture: &str, to: &str, opts: SmtpOptions) -> common::Scene {
+    let mut scene = common::Scene::new(fixture, opts);
+    scene.sb.mail("Paper Digest <digest@example.org>", to);
+    scene
+}
+
 fn reader_sandbox(server: &SmtpServer, http: &HttpServer, to: &str) -> Sandbox {
     let mut sb = Sandbox::new();
     sb.smtp(server)
@@ -111,24 +119,23 @@ fn ledger_count(sb: &Sandbox, sql: &str) -> i64 {
 
 #[test]
 fn starttls_with_auth_delivers_one_well_formed_digest() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(
-        dir.path(),
+    let mut scene = reader_scene(
+        "trending-small.html",
+        "Ann Reader <ann@example.org>",
         SmtpOptions {
             security: "starttls",
             auth: Some(("digest@example.org".into(), PASSWORD.into())),
             ..Default::default()
         },
     );
-    let http = serve_day("trending-small.html");
-    let mut sb = reader_sandbox(&smtp, &http, "Ann Reader <ann@example.org>");
+    let (sb, smtp) = (&mut scene.sb, &scene.smtp);
     sb.set("DIGEST_SMTP_USERNAME", "digest@example.org")
         .set("DIGEST_SMTP_PASSWORD", PASSWORD);
     let run = sb.ok(&["--date", "2026-12-01"]);
     assert_eq!(run.stdout, "", "silent on success");
     assert_eq!(run.stderr, "", "silent on success");
 
-    let msgs = received(&smtp);
+    let msgs = received(smtp);
     assert_eq!(msgs.len(), 1);
     let m = &msgs[0];
     assert_eq!(m.subject, "Trending papers, 1 Dec 2026: 5 new");
@@ -220,38 +227,36 @@ fn starttls_with_auth_delivers_one_well_formed_digest() {
 
 #[test]
 fn implicit_tls_with_auth_delivers() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(
-        dir.path(),
+    let mut scene = reader_scene(
+        "trending-small.html",
+        "ann@example.org",
         SmtpOptions {
             security: "tls",
             auth: Some(("me".into(), PASSWORD.into())),
             ..Default::default()
         },
     );
-    let http = serve_day("trending-small.html");
-    let mut sb = reader_sandbox(&smtp, &http, "ann@example.org");
+    let (sb, smtp) = (&mut scene.sb, &scene.smtp);
     sb.set("DIGEST_SMTP_USERNAME", "me")
         .set("DIGEST_SMTP_PASSWORD", PASSWORD);
     sb.ok(&["--date", "2026-12-01"]);
-    let msgs = received(&smtp);
+    let msgs = received(smtp);
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0].subject, "Trending papers, 1 Dec 2026: 5 new");
 }
 
 #[test]
 fn a_wrong_password_fails_clearly_marks_nothing_and_the_next_run_delivers() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(
-        dir.path(),
+    let mut scene = reader_scene(
+        "trending-small.html",
+        "ann@example.org",
         SmtpOptions {
             security: "starttls",
             auth: Some(("me".into(), PASSWORD.into())),
             ..Default::default()
         },
     );
-    let http = serve_day("trending-small.html");
-    let mut sb = reader_sandbox(&smtp, &http, "ann@example.org");
+    let (sb, smtp) = (&mut scene.sb, &scene.smtp);
     sb.set("DIGEST_SMTP_USERNAME", "me")
         .set("DIGEST_SMTP_PASSWORD", "wrong-password");
     let r = sb.run(&["--date", "2026-12-01"]);
@@ -260,16 +265,16 @@ fn a_wrong_password_fails_clearly_marks_nothing_and_the_next_run_delivers() {
     assert!(line.contains("authentication failed"), "{line}");
     assert!(line.contains("\"me\""), "names the user: {line}");
     assert!(!r.stderr.contains("wrong-password") && !r.stdout.contains("wrong-password"));
-    assert!(received(&smtp).is_empty());
+    assert!(received(smtp).is_empty());
     assert_eq!(
-        ledger_count(&sb, "SELECT COUNT(*) FROM digests"),
+        ledger_count(sb, "SELECT COUNT(*) FROM digests"),
         0,
         "nothing marked"
     );
 
     sb.set("DIGEST_SMTP_PASSWORD", PASSWORD);
     sb.ok(&["--date", "2026-12-01"]);
-    let msgs = received(&smtp);
+    let msgs = received(smtp);
     assert_eq!(msgs.len(), 1);
     assert_eq!(
         linked_ids(&msgs[0].text).len(),
@@ -381,12 +386,14 @@ fn one_digest_a_day_then_only_new_papers_and_dry_runs_change_nothing() {
 
 #[test]
 fn two_readers_get_one_digest_each_over_one_connection() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(dir.path(), SmtpOptions::default());
-    let http = serve_day("trending-small.html");
-    let sb = reader_sandbox(&smtp, &http, "ann@example.org, Bob <bob@example.org>");
+    let mut scene = reader_scene(
+        "trending-small.html",
+        "ann@example.org, Bob <bob@example.org>",
+        SmtpOptions::default(),
+    );
+    let (sb, smtp) = (&mut scene.sb, &scene.smtp);
     sb.ok(&["--date", "2026-12-01"]);
-    let msgs = received(&smtp);
+    let msgs = received(smtp);
     assert_eq!(msgs.len(), 2);
     let mut to: Vec<String> = msgs.iter().flat_map(|m| m.to.clone()).collect();
     to.sort();
@@ -499,10 +506,12 @@ fn bad_configuration_is_a_clear_config_error() {
 
 #[test]
 fn a_template_that_fails_is_named_and_nothing_is_sent_or_marked() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(dir.path(), SmtpOptions::default());
-    let http = serve_day("trending-small.html");
-    let mut sb = reader_sandbox(&smtp, &http, "ann@example.org");
+    let mut scene = reader_scene(
+        "trending-small.html",
+        "ann@example.org",
+        SmtpOptions::default(),
+    );
+    let (sb, smtp) = (&mut scene.sb, &scene.smtp);
     let templates = sb.path("templates");
     std::fs::create_dir_all(&templates).unwrap();
     sb.set("DIGEST_TEMPLATES_DIR", templates.display());
@@ -534,8 +543,8 @@ fn a_template_that_fails_is_named_and_nothing_is_sent_or_marked() {
         "{}",
         r.stderr
     );
-    assert!(received(&smtp).is_empty());
-    assert_eq!(ledger_count(&sb, "SELECT COUNT(*) FROM digests"), 0);
+    assert!(received(smtp).is_empty());
+    assert_eq!(ledger_count(sb, "SELECT COUNT(*) FROM digests"), 0);
 
     // A user template that works replaces the built-in one.
     std::fs::write(
@@ -545,22 +554,20 @@ fn a_template_that_fails_is_named_and_nothing_is_sent_or_marked() {
     .unwrap();
     std::fs::remove_file(templates.join("digest.txt")).unwrap();
     sb.ok(&["--date", "2026-12-01"]);
-    assert_eq!(received(&smtp)[0].subject, "5 papers for ann@example.org");
+    assert_eq!(received(smtp)[0].subject, "5 papers for ann@example.org");
 }
 
 #[test]
 fn page_text_cannot_inject_markup_links_or_headers() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(dir.path(), SmtpOptions::default());
-    let http = serve_day("hostile.html");
-    let mut sb = reader_sandbox(&smtp, &http, "ann@example.org");
+    let mut scene = reader_scene("hostile.html", "ann@example.org", SmtpOptions::default());
+    let (sb, smtp) = (&mut scene.sb, &scene.smtp);
     let templates = sb.path("templates");
     std::fs::create_dir_all(&templates).unwrap();
     // A subject that carries a page title, to try header injection through it.
     std::fs::write(templates.join("subject.txt"), "{{ papers[0].title }}").unwrap();
     sb.set("DIGEST_TEMPLATES_DIR", templates.display());
     sb.ok(&["--date", "2026-12-01"]);
-    let m = &received(&smtp)[0];
+    let m = &received(smtp)[0];
     let msg = MessageParser::default().parse(m.raw.as_bytes()).unwrap();
     assert!(msg.header_raw("Bcc").is_none(), "no Bcc header injected");
     assert!(msg.header_raw("X-Injected").is_none(), "no header injected");
@@ -681,20 +688,18 @@ fn dry_run_output_and_output_files() {
 
 #[test]
 fn nothing_new_sends_nothing_unless_send_empty() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(dir.path(), SmtpOptions::default());
-    let http = serve_day("trending-small.html");
-    let mut sb = reader_sandbox(&smtp, &http, "ann@example.org");
+    let mut scene = reader_scene(
+        "trending-small.html",
+        "ann@example.org",
+        SmtpOptions::default(),
+    );
+    let (sb, smtp) = (&mut scene.sb, &scene.smtp);
     sb.ok(&["--date", "2026-12-01"]);
     sb.ok(&["--date", "2026-12-02"]).assert_code(0);
-    assert_eq!(
-        received(&smtp).len(),
-        1,
-        "all five were delivered yesterday"
-    );
+    assert_eq!(received(smtp).len(), 1, "all five were delivered yesterday");
     sb.set("DIGEST_SEND_EMPTY", "true");
     sb.ok(&["--date", "2026-12-03"]);
-    let msgs = received(&smtp);
+    let msgs = received(smtp);
     assert_eq!(msgs.len(), 2);
     assert_eq!(msgs[1].subject, "Trending papers, 3 Dec 2026: nothing new");
     assert!(msgs[1].text.contains("Nothing new today"));
@@ -770,16 +775,15 @@ fn a_source_failure_on_a_real_run_sends_nothing() {
 
 #[test]
 fn an_unverifiable_certificate_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(
-        dir.path(),
+    let mut scene = reader_scene(
+        "trending-small.html",
+        "ann@example.org",
         SmtpOptions {
             security: "starttls",
             ..Default::default()
         },
     );
-    let http = serve_day("trending-small.html");
-    let mut sb = reader_sandbox(&smtp, &http, "ann@example.org");
+    let (sb, smtp) = (&mut scene.sb, &scene.smtp);
     sb.unset("DIGEST_SMTP_CA_FILE"); // the test CA is not trusted
     let r = sb.run(&["--date", "2026-12-01"]);
     r.assert_code(7);
@@ -789,8 +793,8 @@ fn an_unverifiable_certificate_is_refused() {
         "{line}"
     );
     assert!(line.contains("certificate"), "says why: {line}");
-    assert!(received(&smtp).is_empty());
-    assert_eq!(ledger_count(&sb, "SELECT COUNT(*) FROM digests"), 0);
+    assert!(received(smtp).is_empty());
+    assert_eq!(ledger_count(sb, "SELECT COUNT(*) FROM digests"), 0);
 }
 
 #[test]
@@ -855,17 +859,16 @@ fn temporary_failures_are_retried_with_backoff() {
 
 #[test]
 fn the_password_can_come_from_a_file_and_run_is_the_default_command() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(
-        dir.path(),
+    let mut scene = reader_scene(
+        "trending-small.html",
+        "ann@example.org",
         SmtpOptions {
             security: "tls",
             auth: Some(("me".into(), PASSWORD.into())),
             ..Default::default()
         },
     );
-    let http = serve_day("trending-small.html");
-    let mut sb = reader_sandbox(&smtp, &http, "ann@example.org");
+    let (sb, smtp) = (&mut scene.sb, &scene.smtp);
     let pw = sb.path("password");
     std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
     sb.set("DIGEST_SMTP_USERNAME", "me")
@@ -875,7 +878,7 @@ fn the_password_can_come_from_a_file_and_run_is_the_default_command() {
         .stdout
         .contains("Subject: Trending papers, 1 Dec 2026: 5 new"));
     sb.ok(&["run", "--date", "2026-12-01"]);
-    assert_eq!(received(&smtp).len(), 1);
+    assert_eq!(received(smtp).len(), 1);
     let verbose = sb.ok(&["-v", "--date", "2026-12-02"]);
     assert!(
         verbose.stderr.contains(
@@ -888,10 +891,12 @@ fn the_password_can_come_from_a_file_and_run_is_the_default_command() {
 
 #[test]
 fn a_template_failing_for_a_later_reader_sends_nothing_to_anyone() {
-    let dir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(dir.path(), SmtpOptions::default());
-    let http = serve_day("trending-small.html");
-    let mut sb = reader_sandbox(&smtp, &http, "ann@example.org, bob@example.org");
+    let mut scene = reader_scene(
+        "trending-small.html",
+        "ann@example.org, bob@example.org",
+        SmtpOptions::default(),
+    );
+    let (sb, smtp) = (&mut scene.sb, &scene.smtp);
     let templates = sb.path("templates");
     std::fs::create_dir_all(&templates).unwrap();
     // Renders for ann, fails for bob: a data-dependent template error.
@@ -905,8 +910,8 @@ fn a_template_failing_for_a_later_reader_sends_nothing_to_anyone() {
     r.assert_code(3);
     assert!(r.error_line().contains("subject.txt"), "{}", r.stderr);
     assert!(
-        received(&smtp).is_empty(),
+        received(smtp).is_empty(),
         "ann's digest was not sent either"
     );
-    assert_eq!(ledger_count(&sb, "SELECT COUNT(*) FROM digests"), 0);
+    assert_eq!(ledger_count(sb, "SELECT COUNT(*) FROM digests"), 0);
 }
