@@ -7,6 +7,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::cli::ExportFormat;
+use crate::render::escape_html;
 use crate::store::{PaperFilter, Store};
 
 /// Writes a JSON array or NDJSON one item at a time.
@@ -166,15 +167,15 @@ pub fn write_atom(store: &Store, days: &[chrono::NaiveDate], out: impl Write) ->
         for r in &papers {
             html.push_str(&format!(
                 "<li><a href=\"{}\">{}</a> ({} upvotes){}<br>{}</li>",
-                escape(&r.hf_url),
-                escape(&r.paper.title),
+                escape_html(&r.hf_url),
+                escape_html(&r.paper.title),
                 r.paper.upvotes,
                 if r.paper.authors.is_empty() {
                     String::new()
                 } else {
-                    format!(" by {}", escape(&r.paper.authors.join(", ")))
+                    format!(" by {}", escape_html(&r.paper.authors.join(", ")))
                 },
-                escape(&r.paper.abstract_text),
+                escape_html(&r.paper.abstract_text),
             ));
         }
         html.push_str("</ol>");
@@ -226,11 +227,4 @@ pub fn write_atom(store: &Store, days: &[chrono::NaiveDate], out: impl Write) ->
     };
     feed.write_to(out)?;
     Ok(())
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

@@ -230,7 +230,8 @@ fn marked_html(text: &str, phrases: &[Phrase]) -> String {
         .collect()
 }
 
-fn escape_html(text: &str) -> String {
+/// Text made safe for HTML (text and attribute values).
+pub(crate) fn escape_html(text: &str) -> String {
     let mut buf = Vec::with_capacity(text.len() + 16);
     tera::escape_html(text, &mut buf).expect("writing to a Vec cannot fail");
     String::from_utf8(buf).expect("escaping keeps UTF-8")
